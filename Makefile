@@ -1,0 +1,55 @@
+# Every target CI runs is here; CI calls `make test` verbatim (see .ci/run).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+UV := python3 -m uv
+RUN := $(UV) run --locked --all-packages
+SRC := operator/src miner_runtime/src tools/devkit/src
+PYTEST_ARGS ?=
+
+##@ Help
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2} /^##@/ {printf "\n%s\n", substr($$0, 5)}' $(MAKEFILE_LIST)
+
+##@ Main commands
+demo: setup ## Fresh machine -> the local demo (set-up included)
+	bash tools/demo.sh
+
+test: setup check pytest ## Fresh machine -> the whole test suite (set-up included); CI runs this
+
+##@ Set-up
+setup: ## Install uv, Python deps, Redis/PostgreSQL and the Go-built control plane (skips what is done)
+	bash tools/setup.sh
+
+binaries: ## Build (or find cached) etcd, kube-apiserver, kcm, scheduler, KWOK, Helm
+	bash tools/build-binaries.sh
+
+##@ Checks
+check: lint type imports ## All static checks
+
+lint: ## ruff lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+fmt: ## Apply ruff fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+type: ## mypy --strict on the src trees
+	$(RUN) mypy $(SRC)
+
+imports: ## import-linter layer contracts for the operator
+	$(RUN) lint-imports
+
+pytest: ## Run pytest (PYTEST_ARGS=... to narrow)
+	PATH="$$(bash tools/build-binaries.sh --print-dir):$$PATH" $(RUN) pytest $(PYTEST_ARGS)
+
+##@ Local cluster
+cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to export
+	$(RUN) sparket-devkit cluster up
+
+cluster-down: ## Stop the local control plane started by cluster-up
+	$(RUN) sparket-devkit cluster down
+
+.PHONY: help demo test setup binaries check lint fmt type imports pytest cluster-up cluster-down

@@ -1,0 +1,1 @@
+"""Typed SparketMiner spec and status models; the CRD schema is generated from them."""

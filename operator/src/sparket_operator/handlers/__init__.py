@@ -1,0 +1,1 @@
+"""kopf wiring only: events in, calls into reconcile and kube, status out."""

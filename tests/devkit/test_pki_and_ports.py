@@ -1,0 +1,40 @@
+"""The throwaway PKI has what the API server and its admin client need; ports are unique."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from sparket_devkit.pki import make_cluster_pki
+from sparket_devkit.ports import free_port
+
+
+def _load(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def test_serving_and_admin_certificates_chain_to_the_ca(tmp_path: Path) -> None:
+    pki = make_cluster_pki(tmp_path)
+    ca, serving, admin = _load(pki.ca_cert), _load(pki.serving_cert), _load(pki.admin_cert)
+    serving.verify_directly_issued_by(ca)
+    admin.verify_directly_issued_by(ca)
+
+    sans = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("127.0.0.1") in sans.get_values_for_type(x509.IPAddress)
+    assert "localhost" in sans.get_values_for_type(x509.DNSName)
+    eku = serving.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku
+
+    org = admin.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    assert org == "system:masters"
+    assert pki.admin_key.stat().st_mode & 0o077 == 0
+    assert pki.sa_private.stat().st_mode & 0o077 == 0
+
+
+def test_free_ports_are_never_handed_out_twice() -> None:
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert all(1024 < p < 65536 for p in ports)

@@ -1,0 +1,66 @@
+"""`sparket-devkit`: bring the local control plane up or down from the command line.
+
+sparket-devkit cluster up [--dir .local/cluster]    start it, write a kubeconfig, return
+sparket-devkit cluster down [--dir .local/cluster]  stop every process it started
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sparket_devkit.cluster import LocalCluster, stop_detached
+from sparket_devkit.errors import DevkitError
+from sparket_devkit.paths import binaries_dir
+
+DEFAULT_DIR = Path(".local/cluster")
+
+
+def cluster_up(workdir: Path) -> int:
+    workdir = workdir.resolve()
+    if (workdir / "state.json").exists():
+        stop_detached(workdir)
+    cluster = LocalCluster(workdir=workdir, bin_dir=binaries_dir())
+    cluster.start()
+    (workdir / "state.json").write_text(json.dumps(cluster.state(), indent=2))
+    print(f"cluster up: {cluster.server}")
+    print(f"export KUBECONFIG={cluster.kubeconfig}")
+    return 0
+
+
+def cluster_down(workdir: Path) -> int:
+    stopped = stop_detached(workdir.resolve())
+    print("cluster down: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sparket-devkit",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="area", required=True)
+    cluster = sub.add_parser("cluster", help="the local Kubernetes control plane")
+    cluster.add_argument("action", choices=["up", "down"])
+    cluster.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help="working directory for state, logs and the kubeconfig",
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "up":
+            return cluster_up(args.dir)
+        return cluster_down(args.dir)
+    except DevkitError as exc:
+        # Process boundary: one clear line (plus the log tail the error carries), no traceback.
+        print(f"sparket-devkit: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install the Debian packages that tests and the demo need (Redis, PostgreSQL), only if missing.
+# Services are never started here: tests start their own servers on free loopback ports.
+set -euo pipefail
+
+die() { echo "install-system-deps: $*" >&2; exit 1; }
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
+command -v flock >/dev/null 2>&1 || need+=(util-linux)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-system-deps: redis-server and postgresql present"
+  exit 0
+fi
+command -v apt-get >/dev/null 2>&1 ||
+  die "missing: ${need[*]}; no apt-get here, install them with your system's package manager"
+[ "$(id -u)" = 0 ] || die "missing: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}"
+
+# Keep Debian's maintainer scripts from starting the packaged services on their fixed ports.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+fi
+cleanup() { [ "$made_policy" = 1 ] && rm -f "$policy"; return 0; }
+trap cleanup EXIT
+
+echo "install-system-deps: installing ${need[*]} from Debian"
+timeout 600 apt-get update -qq >/dev/null ||
+  die "cannot reach Debian's package archive (apt-get update failed or timed out); needed: ${need[*]}"
+DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends \
+  "${need[@]}" >/dev/null || die "failed: apt-get install ${need[*]}"
+echo "install-system-deps: installed ${need[*]}"
