@@ -1,0 +1,175 @@
+"""The runtime's one settings tree.
+
+Precedence: environment > config file > defaults. Environment names follow the subnet's
+miner guide (`SPARKET_WALLET__NAME`, `SPARKET_AXON__PORT`, `SPARKET_BASE_MINER__BATCH_SIZE`,
+`SPARKET_MINER_API_PORT`, ...), so an existing miner's environment carries over; unlike the
+reference miner, `SPARKET_AXON__EXTERNAL_IP/EXTERNAL_PORT` are honoured, and the environment
+beats the file. Validation only, no I/O: `load_settings` turns any invalid value into a
+`ConfigError` whose one line names the setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from miner_runtime.errors import ConfigError
+
+ENV_PREFIX = "SPARKET_"
+NESTED_DELIMITER = "__"
+CONFIG_FILE_ENV = "SPARKET_CONFIG_FILE"
+
+Port = Field(ge=1, le=65535)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WalletSettings(_Section):
+    """Which hotkey to load. Only the hotkey file (and coldkeypub.txt) need exist."""
+
+    name: str = Field(default="default", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    hotkey: str = Field(default="default", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    path: Path = Path("~/.bittensor/wallets")
+
+
+class AxonSettings(_Section):
+    """Where the axon listens and what it advertises on chain."""
+
+    host: str = "0.0.0.0"  # the axon must accept validators from outside
+    port: int = Field(default=8094, ge=1, le=65535)
+    # Published with serve_axon; when unset, host/port are published (as the reference does).
+    external_ip: str | None = None
+    external_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("external_ip")
+    @classmethod
+    def _routable_ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        address = ipaddress.ip_address(value)  # raises ValueError: "not a valid IP address"
+        if address.is_unspecified:
+            raise ValueError("must be a concrete address validators can reach, not 0.0.0.0")
+        return value
+
+    @property
+    def advertised(self) -> tuple[str, int]:
+        return (self.external_ip or self.host, self.external_port or self.port)
+
+
+class SubtensorSettings(_Section):
+    network: str = "finney"
+    chain_endpoint: str | None = None
+    netuid: int = Field(default=57, ge=0, le=65535)
+
+
+class BaseMinerSettings(_Section):
+    """The built-in miner's cadences and pricing knobs (names from the miner guide)."""
+
+    enabled: bool = True
+    batch_size: int = Field(default=50, ge=1, le=200)
+    odds_refresh_seconds: int = Field(default=900, ge=60, le=86400)
+    outcome_check_seconds: int = Field(default=300, ge=30, le=86400)
+    stats_refresh_seconds: int = Field(default=3600, ge=60, le=604800)
+    cache_ttl_seconds: int = Field(default=3600, ge=0, le=604800)
+    market_blend_weight: float = Field(default=0.60, ge=0.0, le=1.0)
+    vig: float = Field(default=0.045, ge=0.0, le=0.25)
+    odds_api_key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything one miner process needs to know, from env, file and defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    wallet: WalletSettings = WalletSettings()
+    axon: AxonSettings = AxonSettings()
+    subtensor: SubtensorSettings = SubtensorSettings()
+    base_miner: BaseMinerSettings = BaseMinerSettings()
+    # Flat names for compatibility with the guide's SPARKET_MINER_API_ENABLED/PORT.
+    miner_api_enabled: bool = True
+    miner_api_host: str = "127.0.0.1"
+    miner_api_port: int = Field(default=8198, ge=1, le=65535)
+    data_dir: Path = Path("~/.sparket")
+    # Empty: SQLite in data_dir. Otherwise a SQLAlchemy URL, e.g. postgresql+psycopg://...
+    database_url: SecretStr | None = None
+    # The public IP validators see our requests come from; budgets are keyed on it and the
+    # Dendrite reports it (no external IP lookup is ever made).
+    egress_ip: str | None = None
+    # Accept CONNECTION_INFO_PUSH from hotkeys without a validator permit (local nets only).
+    allow_unpermitted_validators: bool = False
+
+    @field_validator("egress_ip")
+    @classmethod
+    def _egress_is_ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def env_name(location: tuple[int | str, ...]) -> str:
+    """The environment variable that sets the field at `location` (for error lines)."""
+    return ENV_PREFIX + NESTED_DELIMITER.join(str(part).upper() for part in location)
+
+
+def _describe(error: Any) -> str:
+    location = tuple(part for part in error["loc"] if not isinstance(part, int))
+    dotted = ".".join(str(part) for part in location) or "(root)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {dotted} ({env_name(location)})"
+    return f"invalid setting {dotted} ({env_name(location)}): {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings or raise `ConfigError` with one line naming the first bad field."""
+    config_file = os.environ.get(CONFIG_FILE_ENV)
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"invalid setting {CONFIG_FILE_ENV}: no such file {config_file}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        errors = exc.errors()
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(_describe(errors[0]) + extra) from None
+    except ValueError as exc:  # e.g. a YAML file that does not parse
+        raise ConfigError(f"invalid config file {config_file}: {exc}") from None
