@@ -1,0 +1,1 @@
+"""What our axon accepts: CONNECTION_INFO_PUSH from validators, nothing else."""

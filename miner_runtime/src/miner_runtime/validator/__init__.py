@@ -1,0 +1,1 @@
+"""Talking to validators: whom to send to, and what each kind of reply means."""
