@@ -1,0 +1,51 @@
+"""A bittensor Dendrite that tells the truth about our egress IP and never looks it up.
+
+Stock `Dendrite.__init__` asks checkip.amazonaws.com (then ifconfig.me, ipinfo.io) for our
+public IP and reports the answer in every request body; validators file failures under
+that IP. In a fleet the operator knows the egress IP (node ExternalIP or shared NAT), so
+we take it from settings, make no external lookup, and can bind the TCP source address
+(tests use 127.0.0.x sources to stand for distinct egress IPs).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import aiohttp
+import bittensor as bt
+
+logger = logging.getLogger(__name__)
+
+
+class EgressDendrite(bt.Dendrite):  # type: ignore[misc]  # bittensor ships no type hints
+    """`bt.Dendrite` with a configured `external_ip` and optional source address."""
+
+    def __init__(self, keypair: Any, *, egress_ip: str, source_address: str | None = None):
+        # Deliberately not DendriteMixin.__init__: it performs the external IP lookup.
+        # These are the attributes it sets (bittensor 10.1.x; pinned <11), checked by a
+        # loopback test against a real Axon.
+        self.uuid = str(uuid.uuid1())
+        self.external_ip = egress_ip
+        self.keypair = keypair
+        self.synapse_history: list[Any] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._source_address = source_address
+
+    @property
+    async def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = (
+                aiohttp.TCPConnector(local_addr=(self._source_address, 0))
+                if self._source_address
+                else aiohttp.TCPConnector()
+            )
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def __del__(self) -> None:
+        """bittensor's __del__ warns from inside a running loop even when the session was
+        closed; we close explicitly with `aclose_session`, so only a real leak is reported."""
+        if self._session is not None and not self._session.closed:
+            logger.warning("dendrite_session_leaked")
