@@ -1,0 +1,41 @@
+"""Every storage test runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from miner_runtime.storage import Store
+from sparket_devkit.services import PostgresServer
+
+
+def _admin_dsn(server: PostgresServer) -> str:
+    return make_url(server.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind; PostgreSQL gets its own database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'miner.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"miner_{uuid.uuid4().hex}"
+    with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server.url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_admin_dsn(server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    with Store.open(db_url) as opened:
+        yield opened
