@@ -7,6 +7,7 @@ It only ever talks to the loopback address the cluster was started on.
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 import urllib.error
@@ -32,7 +33,9 @@ class RestClient:
     server: str
     pki: ClusterPki
 
+    @functools.cached_property
     def _context(self) -> ssl.SSLContext:
+        """Built once per client: readiness loops call the server many times a second."""
         ctx = ssl.create_default_context(cafile=str(self.pki.ca_cert))
         ctx.load_cert_chain(str(self.pki.admin_cert), str(self.pki.admin_key))
         return ctx
@@ -50,7 +53,7 @@ class RestClient:
         )
         try:
             with urllib.request.urlopen(
-                request, context=self._context(), timeout=timeout
+                request, context=self._context, timeout=timeout
             ) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
@@ -65,5 +68,5 @@ class RestClient:
     def text(self, path: str, timeout: float = 5.0) -> str:
         """GET a plain-text endpoint such as /readyz."""
         request = urllib.request.Request(self.server + path)
-        with urllib.request.urlopen(request, context=self._context(), timeout=timeout) as response:
+        with urllib.request.urlopen(request, context=self._context, timeout=timeout) as response:
             return str(response.read().decode())

@@ -105,6 +105,7 @@ class PostgresServer:
     port: int = field(default_factory=free_port)
     process: ManagedProcess | None = field(default=None, init=False)
     datadir_root: Path | None = field(default=None, init=False)
+    bindir: Path | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -123,7 +124,7 @@ class PostgresServer:
         return "postgres"
 
     def start(self, timeout: float = 60.0) -> None:
-        bindir = find_postgres_bindir()
+        bindir = self.bindir = find_postgres_bindir()
         user = self._run_as()
         root = Path(tempfile.mkdtemp(prefix="sparket-pg-"))
         self.datadir_root = root
@@ -196,9 +197,14 @@ class PostgresServer:
             capture_output=True,
         )
 
+    def _bindir(self) -> Path:
+        if self.bindir is None:
+            raise RuntimeError("the PostgreSQL server has not been started")
+        return self.bindir
+
     def _accepting(self) -> bool:
         result = subprocess.run(
-            [str(find_postgres_bindir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+            [str(self._bindir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
             capture_output=True,
             check=False,
         )
