@@ -79,6 +79,9 @@ class SubtensorSettings(_Section):
     network: str = "finney"
     chain_endpoint: str | None = None
     netuid: int = Field(default=57, ge=0, le=65535)
+    # network "mock" only: a JSON list of neurons that seeds the in-process MockSubtensor, so
+    # a runtime started as its own process sees a simulated subnet (see chain/factory.py).
+    mock_neurons_file: Path | None = None
 
 
 class BaseMinerSettings(_Section):
@@ -93,6 +96,10 @@ class BaseMinerSettings(_Section):
     market_blend_weight: float = Field(default=0.60, ge=0.0, le=1.0)
     vig: float = Field(default=0.045, ge=0.0, le=0.25)
     odds_api_key: SecretStr | None = None
+    # Random spread of cycle start times, so hotkeys started together do not push together.
+    jitter_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    # Final results to push as outcomes (JSON list of {event_id, result, score_home, ...}).
+    results_file: Path | None = None
 
 
 class Settings(BaseSettings):

@@ -141,6 +141,8 @@ class OddsPlan:
     submissions: tuple[OddsSubmission, ...] = ()
     row_ids: tuple[int, ...] = ()
     skipped: Mapping[int, SkipReason] = field(default_factory=dict)
+    # How many of the given quotes were looked at (all of them unless `limit` stopped it).
+    examined: int = 0
 
 
 @dataclass(frozen=True)
@@ -455,6 +457,7 @@ class Store:
         quotes: Sequence[OddsSubmission],
         now: dt.datetime,
         cap: int = ROWS_PER_MARKET_CAP,
+        limit: int | None = None,
     ) -> OddsPlan:
         """Decide which quotes to push to one validator and record them as pending.
 
@@ -462,7 +465,9 @@ class Store:
         sent, because a 3-way market scores only with all sides in one 60 s bucket. A
         market is skipped when unknown, unchanged against the last accepted or pending
         price, already sent in this bucket, or at the validator's cap (count >= cap,
-        exactly the validator's test).
+        exactly the validator's test). With `limit`, planning stops once `limit` markets
+        are chosen (one request's worth), so a crash leaves at most one batch in doubt;
+        `examined` says where to continue.
         """
         now = _require_aware(now)
         market_ids = [q.market_id for q in quotes]
@@ -498,7 +503,11 @@ class Store:
                 )
             )
             rows: list[OddsSubmissionRow] = []
+            examined = 0
             for quote in quotes:
+                if limit is not None and len(sending) >= limit:
+                    break
+                examined += 1
                 reason: SkipReason | None = None
                 if quote.market_id not in known:
                     reason = SkipReason.UNKNOWN_MARKET
@@ -527,7 +536,9 @@ class Store:
             session.add_all(rows)
             session.flush()
             row_ids = tuple(row.id for row in rows)
-        return OddsPlan(submissions=tuple(sending), row_ids=row_ids, skipped=skipped)
+        return OddsPlan(
+            submissions=tuple(sending), row_ids=row_ids, skipped=skipped, examined=examined
+        )
 
     def complete_odds_sends(
         self, row_ids: Iterable[int], state: SendState | str, now: dt.datetime

@@ -1,4 +1,4 @@
-"""Every storage test runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+"""Database fixtures for runtime tests: each runs on SQLite and on a fresh PostgreSQL DB."""
 
 from __future__ import annotations
 

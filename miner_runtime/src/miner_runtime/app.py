@@ -1,0 +1,439 @@
+"""The one place that wires the runtime: one event loop, ordered start and shutdown.
+
+Start: storage (tokens survive restarts) -> Axon (serving within seconds) -> control API
+-> background loops: chain sync (registration, validators, serve_axon once per change),
+game sync, odds cycles, outcome checks. Stop in reverse; the store closes last, after every
+pending send has been completed or left pending (which counts as possibly stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import bittensor as bt
+
+from miner_runtime.chain.client import ChainClient, ChainError
+from miner_runtime.chain.sync import ChainSnapshot, ChainSync, ServeStatus
+from miner_runtime.control.api import ControlServer, build_control_app
+from miner_runtime.control.metrics import RuntimeMetrics
+from miner_runtime.errors import ConfigError
+from miner_runtime.ingress.axon import ConnectionIngress, build_axon
+from miner_runtime.ingress.tokens import TokenBook, TokenState
+from miner_runtime.logs import log_event
+from miner_runtime.pricing.engine import PricingEngine
+from miner_runtime.pricing.naive import NaiveEngine
+from miner_runtime.protocol.models import ConnectionInfo
+from miner_runtime.settings import Settings
+from miner_runtime.storage import Store, database_url
+from miner_runtime.validator.dendrite import EgressDendrite
+from miner_runtime.validator.selection import NeuronView
+from miner_runtime.work.link import DendriteLink
+from miner_runtime.work.outcomes import FileOutcomeSource, NoOutcomeSource, OutcomeSource
+from miner_runtime.work.status import WorkStatus
+from miner_runtime.work.submitter import Submitter, utc_now
+
+logger = logging.getLogger(__name__)
+
+CHAIN_SYNC_SECONDS = 120.0  # the reference resyncs its metagraph about this often
+GAME_SYNC_SECONDS = 300.0  # the reference's game sync cadence
+SERVE_RETRY_SECONDS = 600.0  # the chain rate-limits serve_axon; do not hammer it
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often each loop runs. From settings in production; shorter in tests."""
+
+    chain_sync_seconds: float
+    game_sync_seconds: float
+    odds_seconds: float
+    outcome_seconds: float
+    jitter_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Cadence:
+        base = settings.base_miner
+        return cls(
+            chain_sync_seconds=CHAIN_SYNC_SECONDS,
+            game_sync_seconds=GAME_SYNC_SECONDS,
+            odds_seconds=float(base.odds_refresh_seconds),
+            outcome_seconds=float(base.outcome_check_seconds),
+            jitter_seconds=float(base.jitter_seconds),
+        )
+
+
+def egress_ip_of(settings: Settings) -> str:
+    """The IP validators see us at: configured, else the advertised one (one-IP hosts)."""
+    if settings.egress_ip:
+        return settings.egress_ip
+    advertised_ip, _ = settings.axon.advertised
+    if advertised_ip in ("0.0.0.0", "::"):
+        raise ConfigError(
+            "invalid setting egress_ip (SPARKET_EGRESS_IP): required when the axon "
+            "advertises no concrete IP (set SPARKET_AXON__EXTERNAL_IP or SPARKET_EGRESS_IP)"
+        )
+    return advertised_ip
+
+
+class MinerApp:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        wallet: bt.Wallet,
+        chain: ChainClient,
+        pricing: PricingEngine | None = None,
+        outcomes: OutcomeSource | None = None,
+        cadence: Cadence | None = None,
+        source_address: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.wallet = wallet
+        self.hotkey: str = wallet.hotkey.ss58_address
+        self.egress_ip = egress_ip_of(settings)
+        self.cadence = cadence or Cadence.from_settings(settings)
+        self.metrics = RuntimeMetrics()
+        self.status = WorkStatus()
+        self.chain_sync = ChainSync(
+            chain, own_hotkey=self.hotkey, serve_retry_seconds=SERVE_RETRY_SECONDS
+        )
+        self.pricing = pricing or NaiveEngine(vig=settings.base_miner.vig)
+        self.outcomes = outcomes or (
+            FileOutcomeSource(settings.base_miner.results_file)
+            if settings.base_miner.results_file
+            else NoOutcomeSource()
+        )
+        self._source_address = source_address
+        self._rng = rng or random.Random()
+        self.snapshot: ChainSnapshot | None = None
+        self.served: bool = False
+        self.store: Store | None = None
+        self.tokens = TokenBook()
+        self.submitter: Submitter | None = None
+        self.axon: bt.Axon | None = None
+        self._link: DendriteLink | None = None
+        self._control: ControlServer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._chain_ready = asyncio.Event()
+        self._catch_up: set[str] = set()
+        self._wake_odds = asyncio.Event()
+        self.started_at: dt.datetime | None = None
+
+    # ---- start / stop --------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.started_at = utc_now()
+        data_dir = self.settings.data_dir.expanduser()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        configured = self.settings.database_url
+        url = database_url(data_dir, configured.get_secret_value() if configured else None)
+        self.store = await asyncio.to_thread(Store.open, url)
+        endpoints = await asyncio.to_thread(self.store.validator_endpoints)
+        self.tokens = TokenBook(
+            TokenState(e.validator_hotkey, e.token, e.token_received_at) for e in endpoints
+        )
+        dendrite = EgressDendrite(
+            self.wallet.hotkey, egress_ip=self.egress_ip, source_address=self._source_address
+        )
+        self._link = DendriteLink(dendrite)
+        self.submitter = Submitter(
+            store=self.store,
+            link=self._link,
+            pricing=self.pricing,
+            tokens=self.tokens,
+            batch_size=self.settings.base_miner.batch_size,
+            metrics=self.metrics,
+            status=self.status,
+        )
+        self._start_axon()
+        if self.settings.miner_api_enabled:
+            control = build_control_app(
+                status=self.status_document, ready=self.readiness, registry=self.metrics.registry
+            )
+            self._control = ControlServer(
+                control, host=self.settings.miner_api_host, port=self.settings.miner_api_port
+            )
+            await self._control.start()
+        self._tasks = [
+            asyncio.create_task(self._chain_loop(), name="chain"),
+            asyncio.create_task(self._games_loop(), name="games"),
+        ]
+        if self.settings.base_miner.enabled:
+            self._tasks += [
+                asyncio.create_task(self._odds_loop(), name="odds"),
+                asyncio.create_task(self._outcome_loop(), name="outcomes"),
+            ]
+        log_event(
+            logger,
+            "miner_started",
+            hotkey=self.hotkey,
+            axon_port=self.settings.axon.port,
+            advertised=_endpoint(self.settings.axon.advertised),
+            egress_ip=self.egress_ip,
+        )
+
+    def _start_axon(self) -> None:
+        advertised_ip, advertised_port = self.settings.axon.advertised
+        ingress = ConnectionIngress(
+            neurons=self._neurons_by_hotkey,
+            on_connection_info=self._on_connection_info,
+            loop=asyncio.get_running_loop(),
+            allow_unpermitted=self.settings.allow_unpermitted_validators,
+        )
+        self.axon = build_axon(
+            self.wallet,
+            ingress,
+            host=self.settings.axon.host,
+            port=self.settings.axon.port,
+            external_ip=advertised_ip,
+            external_port=advertised_port,
+        )
+        self.axon.start()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._control is not None:
+            await self._control.stop()
+        if self.axon is not None:
+            await asyncio.to_thread(self.axon.stop)
+        if self._link is not None:
+            await self._link.close()
+        if self.store is not None:
+            self.store.close()
+        log_event(logger, "miner_stopped", hotkey=self.hotkey)
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, or until a loop dies (then re-raise its error)."""
+        await self.start()
+        waiter = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait(
+                [waiter, *self._tasks], return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                if task is not waiter:
+                    task.result()
+        finally:
+            waiter.cancel()
+            await self.stop()
+
+    # ---- ingress -------------------------------------------------------------------
+
+    def _neurons_by_hotkey(self) -> Mapping[str, NeuronView]:
+        return self.snapshot.neurons_by_hotkey if self.snapshot is not None else {}
+
+    async def _on_connection_info(self, validator_hotkey: str, info: ConnectionInfo) -> None:
+        now = utc_now()
+        usable_before = self.tokens.usable(validator_hotkey, now) is not None
+        changed = self.tokens.record(validator_hotkey, info.token, now)
+        assert self.store is not None
+        await asyncio.to_thread(
+            self.store.save_validator_endpoint,
+            validator_hotkey,
+            info.host,
+            info.port,
+            info.token,
+            now,
+        )
+        log_event(
+            logger,
+            "miner_validator_endpoint_updated",
+            validator=validator_hotkey,
+            host=info.host,
+            port=info.port,
+            step=info.step,
+            token_received=True,
+            token_changed=changed,
+        )
+        if changed and not usable_before:
+            # Pushes to this validator were parked for want of a token: catch up now.
+            self._catch_up.add(validator_hotkey)
+            self._wake_odds.set()
+
+    # ---- loops ---------------------------------------------------------------------
+
+    def _validators(self) -> list[NeuronView]:
+        if self.snapshot is None or self.snapshot.own_uid is None:
+            return []
+        return list(self.snapshot.validators)
+
+    def _jittered(self, seconds: float) -> float:
+        jitter = min(self.cadence.jitter_seconds, seconds / 2)
+        return max(0.0, seconds + self._rng.uniform(-jitter, jitter))
+
+    async def _every(self, seconds: float, step: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            await step()
+            await asyncio.sleep(self._jittered(seconds))
+
+    async def _chain_loop(self) -> None:
+        await self._every(self.cadence.chain_sync_seconds, self._sync_chain)
+
+    async def _sync_chain(self) -> None:
+        try:
+            snapshot = await self.chain_sync.refresh()
+        except ChainError as exc:
+            # Keep mining on the last snapshot; the next sync tries again.
+            log_event(logger, "chain_sync_failed", logging.WARNING, error=str(exc))
+            return
+        was_registered = self.snapshot is not None and self.snapshot.own_uid is not None
+        self.snapshot = snapshot
+        registered = snapshot.own_uid is not None
+        self.metrics.registered.set(1 if registered else 0)
+        self.metrics.validators.labels("permitted").set(len(snapshot.validators))
+        if registered != was_registered or not self._chain_ready.is_set():
+            log_event(
+                logger,
+                "miner_registration",
+                registered=registered,
+                uid=snapshot.own_uid,
+                validators=len(snapshot.validators),
+            )
+        if registered:
+            outcome = await self.chain_sync.ensure_served(self.settings.axon.advertised)
+            served = outcome.status in (ServeStatus.SERVED, ServeStatus.UP_TO_DATE)
+            if outcome.status is not ServeStatus.UP_TO_DATE or served != self.served:
+                log_event(
+                    logger,
+                    "miner_axon_served",
+                    logging.INFO if served else logging.WARNING,
+                    status=outcome.status.value,
+                    endpoint=_endpoint(outcome.endpoint),
+                    detail=outcome.detail,
+                )
+            self.served = served
+        self._chain_ready.set()
+
+    async def _games_loop(self) -> None:
+        await self._chain_ready.wait()
+        await self._every(self.cadence.game_sync_seconds, self._sync_games)
+
+    async def _sync_games(self) -> None:
+        validators = self._validators()
+        if validators and self.submitter is not None:
+            await self.submitter.sync_games(validators)
+
+    async def _odds_loop(self) -> None:
+        await self._chain_ready.wait()
+        await asyncio.sleep(self._rng.uniform(0, self.cadence.jitter_seconds))
+        while True:
+            validators = self._validators()
+            if validators and self.submitter is not None:
+                await self.submitter.odds_cycle(validators)
+            deadline = asyncio.get_running_loop().time() + self._jittered(self.cadence.odds_seconds)
+            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake_odds.wait(), timeout=remaining)
+                self._wake_odds.clear()
+                await self._catch_up_validators()
+
+    async def _catch_up_validators(self) -> None:
+        wanted, self._catch_up = self._catch_up, set()
+        validators = [v for v in self._validators() if v.hotkey in wanted]
+        if validators and self.submitter is not None:
+            await self.submitter.odds_cycle(validators)
+
+    async def _outcome_loop(self) -> None:
+        await self._chain_ready.wait()
+        await self._every(self.cadence.outcome_seconds, self._check_outcomes)
+
+    async def _check_outcomes(self) -> None:
+        validators = self._validators()
+        if not validators or self.submitter is None or self.store is None:
+            return
+        events = await asyncio.to_thread(self.store.events_in_outcome_window, utc_now())
+        results = await self.outcomes.results(events)
+        if results:
+            await self.submitter.push_outcomes(validators, results)
+
+    # ---- control API ---------------------------------------------------------------
+
+    def readiness(self) -> tuple[bool, str]:
+        if self.axon is None or not self.axon.started:
+            return False, "axon not serving"
+        if self.snapshot is None:
+            return False, "chain not synced yet"
+        if self.snapshot.own_uid is None:
+            return False, "hotkey not registered"
+        return True, "mining"
+
+    def status_document(self) -> dict[str, Any]:
+        now = utc_now()
+        snapshot = self.snapshot
+        registered = snapshot is not None and snapshot.own_uid is not None
+        backoff = self.submitter.backoff if self.submitter else None
+        validators = []
+        for v in snapshot.validators if snapshot else ():
+            token = self.tokens.get(v.hotkey)
+            pause = backoff.paused(v.hotkey, now) if backoff else None
+            tally = self.status.tallies.get(v.hotkey)
+            validators.append(
+                {
+                    "hotkey": v.hotkey,
+                    "uid": v.uid,
+                    "stake": v.stake,
+                    "token_age_seconds": round(token.age_seconds(now), 1) if token else None,
+                    "token_usable": self.tokens.usable(v.hotkey, now) is not None,
+                    "paused_seconds": round(pause.remaining(now), 1) if pause else 0.0,
+                    "pause_reason": pause.reason if pause else None,
+                    "accepted": tally.accepted if tally else 0,
+                    "rejected": dict(tally.rejected) if tally else {},
+                }
+            )
+        cycle = self.status.last_cycle
+        last = self.status.last_submission_at
+        return {
+            "hotkey": self.hotkey,
+            "uid": snapshot.own_uid if snapshot else None,
+            "state": self.readiness()[1],
+            "registered": registered,
+            "axon": {
+                "port": self.settings.axon.port,
+                "advertised": _endpoint(self.settings.axon.advertised),
+                "served_on_chain": self.served,
+            },
+            "egress_ip": self.egress_ip,
+            "validators": validators,
+            "validators_connected": sum(1 for v in validators if v["token_usable"]),
+            "markets": {"active": self.status.active_markets},
+            "games": {
+                "synced": self.status.games_synced,
+                "last_sync": _iso(self.status.last_game_sync_at),
+            },
+            "last_cycle": None
+            if cycle is None
+            else {
+                "at": cycle.started_at.isoformat(),
+                "markets": cycle.markets,
+                "batches": cycle.batches,
+                "submitted": cycle.submitted,
+                "skipped": cycle.skipped,
+                "seconds": round(cycle.seconds, 3),
+            },
+            "submissions": {
+                "accepted": sum(t.accepted for t in self.status.tallies.values()),
+                "rejected": sum(sum(t.rejected.values()) for t in self.status.tallies.values()),
+                "last_at": _iso(last),
+            },
+            "outcomes_sent": self.status.outcomes_sent,
+        }
+
+
+def _endpoint(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

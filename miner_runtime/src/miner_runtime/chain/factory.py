@@ -1,0 +1,173 @@
+"""The `ChainClient` the settings ask for: a real subtensor, or a simulated subnet.
+
+With `subtensor.network: mock` the runtime runs against bittensor's in-process
+`MockSubtensor`. Its state lives in one process, so a runtime started as its own process
+(demos, kill -9 tests) learns the simulated subnet from `subtensor.mock_neurons_file`: a
+JSON list of neurons registered at start-up.
+
+    [{"hotkey": "5F...", "coldkey": "5G...", "stake": 1000.0,
+      "validator_permit": true, "ip": "127.0.0.1", "port": 30101}]
+
+`stake` (TAO), `validator_permit`, `ip` and `port` are optional; `ip` and `port` come
+together (absent: the neuron serves no axon).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import bittensor as bt
+from bittensor.utils import is_valid_ss58_address
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from miner_runtime.chain.client import (
+    TRANSPORT_ERRORS,
+    ChainClient,
+    ChainUnavailableError,
+    MockChain,
+    SubtensorChain,
+)
+from miner_runtime.errors import ConfigError
+from miner_runtime.settings import Settings
+
+MOCK_NETWORK = "mock"
+MOCK_NEURONS_SETTING = "subtensor.mock_neurons_file (SPARKET_SUBTENSOR__MOCK_NEURONS_FILE)"
+
+
+class MockNeuron(BaseModel):
+    """One neuron of a simulated subnet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hotkey: str
+    coldkey: str
+    stake: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)  # TAO
+    validator_permit: bool = False
+    ip: str | None = None
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+    @field_validator("hotkey", "coldkey")
+    @classmethod
+    def _ss58(cls, value: str) -> str:
+        if not is_valid_ss58_address(value):
+            raise ValueError("not an SS58 address")
+        return value
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)  # raises ValueError: "not a valid IP address"
+        return value
+
+    @model_validator(mode="after")
+    def _ip_with_port(self) -> MockNeuron:
+        if (self.ip is None) != (self.port is None):
+            raise ValueError("ip and port go together: give both or neither")
+        return self
+
+    @property
+    def axon(self) -> tuple[str, int] | None:
+        if self.ip is None or self.port is None:
+            return None
+        return (self.ip, self.port)
+
+
+class MockNeurons(RootModel[list[MockNeuron]]):
+    """The whole file: a list of neurons, each hotkey once."""
+
+    @model_validator(mode="after")
+    def _unique_hotkeys(self) -> MockNeurons:
+        seen: set[str] = set()
+        for neuron in self.root:
+            if neuron.hotkey in seen:
+                raise ValueError(f"hotkey {neuron.hotkey} is listed twice")
+            seen.add(neuron.hotkey)
+        return self
+
+
+def _describe(error: Any) -> str:
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where.lstrip('.')}: {message}" if where else message
+
+
+def load_mock_neurons(path: Path) -> list[MockNeuron]:
+    """The neurons listed in `path`, or `ConfigError` with one line naming the setting."""
+    path = path.expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"invalid setting {MOCK_NEURONS_SETTING}: cannot read {path}: {exc.strerror or exc}"
+        ) from None
+    try:
+        return MockNeurons.model_validate_json(text).root
+    except ValidationError as exc:
+        errors = exc.errors()
+        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        detail = " ".join(_describe(errors[0]).split())
+        raise ConfigError(
+            f"invalid setting {MOCK_NEURONS_SETTING}: {path}: {detail}{extra}"
+        ) from None
+
+
+def seed_mock_chain(chain: MockChain, neurons: Iterable[MockNeuron]) -> list[int]:
+    """Register every listed neuron not registered yet; the uids, in file order."""
+    uids = []
+    for neuron in neurons:
+        uid = chain.uid_of(neuron.hotkey)
+        if uid is None:
+            uid = chain.register(
+                neuron.hotkey,
+                neuron.coldkey,
+                stake=neuron.stake,
+                validator_permit=neuron.validator_permit,
+                axon=neuron.axon,
+            )
+        uids.append(uid)
+    return uids
+
+
+def chain_from_settings(settings: Settings, hotkey_ss58: str, wallet: Any) -> ChainClient:
+    """The chain for `settings.subtensor`; `wallet` signs serve_axon (unused by the mock).
+
+    Connecting to a real network happens here and blocks; call it through
+    `asyncio.to_thread` from async code.
+    """
+    subtensor = settings.subtensor
+    if subtensor.network == MOCK_NETWORK:
+        # Validate the whole file before touching the (process-global) mock chain.
+        neurons = (
+            load_mock_neurons(subtensor.mock_neurons_file)
+            if subtensor.mock_neurons_file is not None
+            else []
+        )
+        chain = MockChain(netuid=subtensor.netuid, hotkey_ss58=hotkey_ss58)
+        chain.create_subnet()
+        seed_mock_chain(chain, neurons)
+        return chain
+    if subtensor.mock_neurons_file is not None:
+        raise ConfigError(
+            f"invalid setting {MOCK_NEURONS_SETTING}: only used with subtensor.network "
+            f"'{MOCK_NETWORK}', not '{subtensor.network}'"
+        )
+    try:
+        real = bt.Subtensor(network=subtensor.chain_endpoint or subtensor.network)
+    except TRANSPORT_ERRORS as exc:
+        raise ChainUnavailableError(
+            f"connecting to subtensor {subtensor.chain_endpoint or subtensor.network} failed: "
+            f"{' '.join(str(exc).split())}"
+        ) from exc
+    return SubtensorChain(real, netuid=subtensor.netuid, wallet=wallet)

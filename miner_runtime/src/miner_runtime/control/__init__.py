@@ -1,0 +1,1 @@
+"""The control API (health, status, metrics) on its own port, never the axon's."""

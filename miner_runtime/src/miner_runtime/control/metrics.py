@@ -1,0 +1,56 @@
+"""Prometheus metrics of one runtime, in a registry of its own (no global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class RuntimeMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "sparket_miner_validator_requests",
+            "Requests to validators by message type and reply kind",
+            ["message", "validator", "reply"],
+            registry=self.registry,
+        )
+        self.markets_submitted = Counter(
+            "sparket_miner_markets_submitted",
+            "Markets sent in odds pushes the validator accepted",
+            ["validator"],
+            registry=self.registry,
+        )
+        self.markets_skipped = Counter(
+            "sparket_miner_markets_skipped",
+            "Markets not sent, by reason (unchanged, capped, same_bucket, ...)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.active_markets = Gauge(
+            "sparket_miner_active_markets",
+            "Markets the validators take odds for (start within 7 days)",
+            registry=self.registry,
+        )
+        self.validators = Gauge(
+            "sparket_miner_validators",
+            "Permitted validators with a served axon, and how many have a usable token",
+            ["state"],
+            registry=self.registry,
+        )
+        self.paused_seconds = Gauge(
+            "sparket_miner_validator_pause_seconds",
+            "Seconds left before we may send to a validator again",
+            ["validator"],
+            registry=self.registry,
+        )
+        self.registered = Gauge(
+            "sparket_miner_registered",
+            "1 when our hotkey is registered on the subnet",
+            registry=self.registry,
+        )
+        self.cycle_seconds = Histogram(
+            "sparket_miner_odds_cycle_seconds",
+            "Wall time of one odds cycle",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+            registry=self.registry,
+        )

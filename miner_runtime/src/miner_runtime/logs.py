@@ -1,0 +1,45 @@
+"""JSON log lines named after the miner guide's events.
+
+Each line is one JSON object: `{"ts", "level", "logger", "event", ...fields}`. Event names
+match the reference miner's (`base_miner_odds_cycle`, `fetch_game_data`,
+`miner_validator_endpoint_updated`, `submit_odds_rejected`, `validator_backoff`, ...), so
+existing dashboards and greps keep working. Tokens and keys are never passed as fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Any
+
+_FIELDS = "sparket_fields"
+
+
+def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log `event` with structured fields (kept out of the message text)."""
+    logger.log(level, event, extra={_FIELDS: fields})
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        line.update(getattr(record, _FIELDS, {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, sort_keys=False)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Route the runtime's and bittensor's stdlib logs to stdout as JSON lines."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

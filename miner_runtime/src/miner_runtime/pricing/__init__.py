@@ -1,0 +1,1 @@
+"""Pricing: markets in, prices out, behind the `PricingEngine` interface."""

@@ -1,0 +1,1 @@
+"""The miner's work: game sync, odds cycles and outcome pushes, paced and backed off."""

@@ -1,0 +1,331 @@
+"""Game sync, odds cycles and outcome pushes for one hotkey, against every validator.
+
+Rules this module keeps (sparket-protocol.md, validator-defences.md):
+- only permitted validators with a served axon are addressed (the chain snapshot decides);
+- each validator gets its own token; no token (or a rejected one) means no pushes to it,
+  while game data, which needs no token, still flows;
+- a validator in a pause (429 wait + 1 s, ban, penalised error) gets nothing at all;
+- requests are paced under the per-hotkey limits, one request in flight per validator;
+- odds go out in batches of `batch_size` markets, only when a price changed, respecting
+  the 60 s bucket and the 200-rows-a-day cap (the store decides; see `plan_odds_sends`);
+- every send is recorded as pending *before* it leaves and completed after; a reply that
+  proves the validator stored nothing marks it failed (sendable again), an ambiguous one
+  (timeout, internal error) leaves it pending, which counts as stored: never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from miner_runtime.control.metrics import RuntimeMetrics
+from miner_runtime.ingress.tokens import TokenBook
+from miner_runtime.logs import log_event
+from miner_runtime.pricing.engine import PricingEngine
+from miner_runtime.protocol.models import GameDataResponse, OddsPush, OddsSubmission, OutcomePush
+from miner_runtime.protocol.synapse import SynapseType
+from miner_runtime.storage import SendState, Store
+from miner_runtime.validator.replies import Reply, ReplyKind
+from miner_runtime.validator.selection import NeuronView
+from miner_runtime.work.backoff import Backoff
+from miner_runtime.work.link import ValidatorLink
+from miner_runtime.work.outcomes import EventResult
+from miner_runtime.work.pacing import Pacer
+from miner_runtime.work.status import CycleReport, WorkStatus
+
+logger = logging.getLogger(__name__)
+
+# Listener errors raised before any handler ran: the validator certainly stored nothing.
+_NOTHING_STORED_ERRORS = frozenset(
+    {"rate_limited", "token_invalid", "token_missing", "not_ready", "unknown_type"}
+)
+
+
+def completion_state(reply: Reply) -> SendState | None:
+    """How to complete a pending send after `reply`; None leaves it pending (in doubt)."""
+    if reply.kind is ReplyKind.ACCEPTED:
+        return SendState.ACCEPTED
+    if reply.kind in (ReplyKind.COOLDOWN, ReplyKind.FORBIDDEN, ReplyKind.PROTOCOL_ERROR):
+        return SendState.FAILED  # refused before the validator's forward ran
+    if reply.kind is ReplyKind.REJECTED and reply.error in _NOTHING_STORED_ERRORS:
+        return SendState.FAILED
+    return None  # timeout, unreachable, internal_error: maybe stored
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class ValidatorSlot:
+    """Per-validator pacing: one request at a time, under the rate limits."""
+
+    pacer: Pacer
+    lock: asyncio.Lock
+
+
+class Submitter:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        link: ValidatorLink,
+        pricing: PricingEngine,
+        tokens: TokenBook,
+        batch_size: int,
+        metrics: RuntimeMetrics | None = None,
+        status: WorkStatus | None = None,
+        backoff: Backoff | None = None,
+        now: Callable[[], dt.datetime] = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.link = link
+        self.pricing = pricing
+        self.tokens = tokens
+        self.batch_size = batch_size
+        self.metrics = metrics or RuntimeMetrics()
+        self.status = status or WorkStatus()
+        self.backoff = backoff or Backoff()
+        self._now = now
+        self._sleep = sleep
+        self._slots: dict[str, ValidatorSlot] = {}
+
+    # ---- one request ---------------------------------------------------------------
+
+    def _slot(self, validator_hotkey: str) -> ValidatorSlot:
+        slot = self._slots.get(validator_hotkey)
+        if slot is None:
+            slot = self._slots[validator_hotkey] = ValidatorSlot(Pacer(), asyncio.Lock())
+        return slot
+
+    async def _request(
+        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, object]
+    ) -> Reply | None:
+        """Send one paced request; None when the validator is paused (nothing sent)."""
+        slot = self._slot(validator.hotkey)
+        async with slot.lock:
+            delay = slot.pacer.reserve(time.monotonic())
+            if delay > 0:
+                await self._sleep(delay)
+            if self.backoff.paused(validator.hotkey, self._now()) is not None:
+                return None
+            reply = await self.link.send(validator, message_type, payload)
+        self._observe(validator, message_type, reply)
+        return reply
+
+    def _observe(self, validator: NeuronView, message_type: SynapseType, reply: Reply) -> None:
+        now = self._now()
+        self.metrics.requests.labels(message_type.value, validator.hotkey, reply.kind.value).inc()
+        if reply.ok:
+            self.status.accepted(validator.hotkey, now)
+        else:
+            self.status.rejected(validator.hotkey, reply.error or reply.kind.value)
+            op = {
+                SynapseType.ODDS_PUSH: "submit_odds",
+                SynapseType.OUTCOME_PUSH: "submit_outcome",
+                SynapseType.GAME_DATA_REQUEST: "fetch_game_data",
+            }.get(message_type, message_type.value)
+            log_event(
+                logger,
+                f"{op}_rejected",
+                logging.WARNING,
+                validator=validator.hotkey,
+                kind=reply.kind.value,
+                status_code=reply.status_code,
+                error=reply.error,
+                message=reply.message,
+            )
+        pause = self.backoff.observe(validator.hotkey, reply, now)
+        if pause is not None:
+            seconds = pause.remaining(now)
+            self.metrics.paused_seconds.labels(validator.hotkey).set(seconds)
+            log_event(
+                logger,
+                "validator_backoff",
+                logging.WARNING,
+                validator=validator.hotkey,
+                seconds=round(seconds, 1),
+                until=pause.until.isoformat(),
+                reason=pause.reason,
+            )
+
+    # ---- game data -----------------------------------------------------------------
+
+    async def sync_games(self, validators: Sequence[NeuronView]) -> int | None:
+        """Fetch the snapshot from the first validator that answers; None if none did."""
+        for validator in validators:
+            if self.backoff.paused(validator.hotkey, self._now()) is not None:
+                continue
+            reply = await self._request(validator, SynapseType.GAME_DATA_REQUEST, {})
+            if reply is None or not reply.ok:
+                continue
+            try:
+                snapshot = GameDataResponse.model_validate(reply.payload)
+            except ValidationError as exc:
+                log_event(
+                    logger,
+                    "fetch_game_data_invalid",
+                    logging.WARNING,
+                    validator=validator.hotkey,
+                    errors=exc.error_count(),
+                )
+                continue
+            now = self._now()
+            games = await asyncio.to_thread(self.store.upsert_games, snapshot.games, now)
+            markets = sum(len(g.markets) for g in snapshot.games)
+            self.status.last_game_sync_at = now
+            self.status.games_synced = games
+            log_event(
+                logger,
+                "fetch_game_data",
+                validator=validator.hotkey,
+                games=games,
+                retrieved_at=snapshot.retrieved_at.isoformat() if snapshot.retrieved_at else None,
+            )
+            log_event(
+                logger, "game_data_sync", status="ok", games_synced=games, markets_synced=markets
+            )
+            return games
+        return None
+
+    # ---- odds ----------------------------------------------------------------------
+
+    async def odds_cycle(self, validators: Sequence[NeuronView]) -> CycleReport:
+        """Price the active markets and push what changed to every validator."""
+        started, clock = self._now(), time.perf_counter()
+        markets = await asyncio.to_thread(self.store.active_markets, started)
+        quotes = self.pricing.price(markets, started)
+        self.status.active_markets = len(markets)
+        self.metrics.active_markets.set(len(markets))
+        results = await asyncio.gather(
+            *(self._push_odds(validator, quotes) for validator in validators)
+        )
+        report = CycleReport(
+            started_at=started,
+            markets=len(markets),
+            batches=sum(r[0] for r in results),
+            submitted=sum(r[1] for r in results),
+            skipped=sum(r[2] for r in results),
+            validators=len(validators),
+            seconds=time.perf_counter() - clock,
+        )
+        self.status.last_cycle = report
+        self.metrics.cycle_seconds.observe(report.seconds)
+        log_event(
+            logger,
+            "base_miner_odds_cycle",
+            markets=report.markets,
+            batches=report.batches,
+            submitted=report.submitted,
+            skipped=report.skipped,
+            validators=report.validators,
+        )
+        return report
+
+    async def _push_odds(
+        self, validator: NeuronView, quotes: Sequence[OddsSubmission]
+    ) -> tuple[int, int, int]:
+        """Returns (batches sent, markets accepted, markets skipped) for one validator."""
+        typed = list(quotes)
+        batches = submitted = skipped = 0
+        position = 0
+        while position < len(typed):
+            now = self._now()
+            token = self.tokens.usable(validator.hotkey, now)
+            if token is None or self.backoff.paused(validator.hotkey, now) is not None:
+                break
+            plan = await asyncio.to_thread(
+                self.store.plan_odds_sends,
+                validator.hotkey,
+                typed[position:],
+                now,
+                limit=self.batch_size,
+            )
+            position += plan.examined
+            skipped += len(plan.skipped)
+            for reason in plan.skipped.values():
+                self.metrics.markets_skipped.labels(reason.value).inc()
+            if not plan.submissions:
+                continue
+            payload = OddsPush(submissions=plan.submissions, token=token).to_wire()
+            reply = await self._request(validator, SynapseType.ODDS_PUSH, payload)
+            if reply is None:  # paused while waiting for our turn: nothing left us
+                await self._complete_odds(plan.row_ids, SendState.FAILED)
+                break
+            batches += 1
+            state = completion_state(reply)
+            if state is not None:
+                await self._complete_odds(plan.row_ids, state)
+            if reply.ok:
+                submitted += len(plan.submissions)
+                self.metrics.markets_submitted.labels(validator.hotkey).inc(len(plan.submissions))
+            elif reply.error == "token_invalid":
+                self.tokens.reject(validator.hotkey, token)
+                break
+            else:
+                break  # any other failure: stop this validator for this cycle
+        return batches, submitted, skipped
+
+    async def _complete_odds(self, row_ids: Sequence[int], state: SendState) -> None:
+        await asyncio.to_thread(self.store.complete_odds_sends, row_ids, state, self._now())
+
+    # ---- outcomes ------------------------------------------------------------------
+
+    async def push_outcomes(
+        self, validators: Sequence[NeuronView], results: Sequence[EventResult]
+    ) -> int:
+        """Send each result once per validator (again only if it changes). Returns sends."""
+        totals = await asyncio.gather(*(self._push_outcomes(v, results) for v in validators))
+        sent = sum(totals)
+        self.status.outcomes_sent += sent
+        if sent:
+            log_event(logger, "base_miner", status="outcomes_submitted", count=sent)
+        return sent
+
+    async def _push_outcomes(self, validator: NeuronView, results: Sequence[EventResult]) -> int:
+        sent = 0
+        for result in results:
+            now = self._now()
+            token = self.tokens.usable(validator.hotkey, now)
+            if token is None or self.backoff.paused(validator.hotkey, now) is not None:
+                break
+            planned = await asyncio.to_thread(
+                self.store.plan_outcome_send,
+                validator.hotkey,
+                result.event_id,
+                now,
+                result.result,
+                result.score_home,
+                result.score_away,
+            )
+            if planned is None:
+                continue  # this validator already has it
+            payload = OutcomePush(
+                event_id=result.event_id,
+                result=result.result,
+                score_home=result.score_home,
+                score_away=result.score_away,
+                token=token,
+            ).to_wire()
+            reply = await self._request(validator, SynapseType.OUTCOME_PUSH, payload)
+            state = SendState.FAILED if reply is None else completion_state(reply)
+            if state is not None:
+                await asyncio.to_thread(
+                    self.store.complete_outcome_send, planned.id, state, self._now()
+                )
+            if reply is None:
+                break
+            if reply.ok:
+                sent += 1
+                continue
+            if reply.error == "token_invalid":
+                self.tokens.reject(validator.hotkey, token)
+            break
+        return sent

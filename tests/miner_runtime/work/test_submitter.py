@@ -1,0 +1,285 @@
+"""The submitter's rules against a real store (SQLite and PostgreSQL), with a scripted link.
+
+The link here is a stand-in that records requests and answers as a validator would; the
+same rules are exercised end to end against the local validator in integration/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from miner_runtime.ingress.tokens import TokenBook
+from miner_runtime.pricing.naive import NaiveEngine
+from miner_runtime.protocol.models import Game, OddsSubmission
+from miner_runtime.protocol.synapse import SynapseType
+from miner_runtime.storage import ActiveMarket, SendState, Store
+from miner_runtime.validator.replies import Reply, classify
+from miner_runtime.validator.selection import NeuronView
+from miner_runtime.work.outcomes import EventResult
+from miner_runtime.work.submitter import Submitter
+
+NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
+V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
+V2 = NeuronView(uid=2, hotkey="5Validator2", validator_permit=True, ip="127.0.0.1", port=9002)
+TOKEN_A, TOKEN_B = "a" * 64, "b" * 64
+ACCEPTED = {"success": True, "accepted": True}
+
+Answer = Callable[[NeuronView, SynapseType, dict[str, Any]], tuple[int, str | None, Any]]
+
+
+class ScriptedLink:
+    """Answers every request with `answer(...)`; keeps what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, SynapseType, dict[str, Any]]] = []
+        self.answer: Answer = lambda v, t, p: (200, None, ACCEPTED)
+
+    async def send(
+        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, Any]
+    ) -> Reply:
+        self.sent.append((validator.hotkey, message_type, payload))
+        status, message, body = self.answer(validator, message_type, payload)
+        return classify(
+            status_code=status,
+            status_message=message,
+            payload=body,
+            expect_games=message_type is SynapseType.GAME_DATA_REQUEST,
+        )
+
+    def pushes(self, validator: NeuronView) -> list[dict[str, Any]]:
+        return [p for v, t, p in self.sent if v == validator.hotkey and t is SynapseType.ODDS_PUSH]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+async def no_sleep(seconds: float) -> None:
+    return None
+
+
+def games(count: int, markets_per_game: int = 2) -> list[Game]:
+    return [
+        Game.model_validate(
+            {
+                "event_id": e,
+                "home_team": "Kansas City Chiefs",
+                "away_team": "Buffalo Bills",
+                "start_time_utc": (NOW + dt.timedelta(hours=e + 1)).isoformat(),
+                "league": "nfl",
+                "sport": "nfl",
+                "markets": [
+                    {"market_id": e * 10 + m, "kind": ("MONEYLINE", "TOTAL")[m % 2], "line": None}
+                    for m in range(markets_per_game)
+                ],
+            }
+        )
+        for e in range(1, count + 1)
+    ]
+
+
+class ShiftingEngine(NaiveEngine):
+    """The naive engine with every price moved by `shift` (a market that moves)."""
+
+    def __init__(self) -> None:
+        super().__init__(vig=0.045)
+        self.shift = 0.0
+
+    def price(self, markets: Any, now: dt.datetime) -> list[OddsSubmission]:
+        quotes = super().price(markets, now)
+        return [
+            q.model_copy(
+                update={
+                    "prices": tuple(
+                        p.model_copy(update={"odds_eu": round(p.odds_eu + self.shift, 2)})
+                        for p in q.prices
+                    )
+                }
+            )
+            for q in quotes
+        ]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def link() -> ScriptedLink:
+    return ScriptedLink()
+
+
+@pytest.fixture
+def engine() -> ShiftingEngine:
+    return ShiftingEngine()
+
+
+@pytest.fixture
+def submitter(
+    store: Store, link: ScriptedLink, clock: Clock, engine: ShiftingEngine
+) -> Iterator[Submitter]:
+    store.upsert_games(games(60), NOW)  # 120 markets
+    tokens = TokenBook()
+    tokens.record(V1.hotkey, TOKEN_A, NOW)
+    tokens.record(V2.hotkey, TOKEN_B, NOW)
+    yield Submitter(
+        store=store,
+        link=link,
+        pricing=engine,
+        tokens=tokens,
+        batch_size=50,
+        now=clock,
+        sleep=no_sleep,
+    )
+
+
+async def test_cycle_batches_every_market_then_sends_only_changes(
+    submitter: Submitter, link: ScriptedLink, clock: Clock, engine: ShiftingEngine
+) -> None:
+    report = await submitter.odds_cycle([V1])
+    assert (report.markets, report.batches, report.submitted, report.skipped) == (120, 3, 120, 0)
+    sizes = [len(p["submissions"]) for p in link.pushes(V1)]
+    assert sizes == [50, 50, 20]
+    assert all(p["token"] == TOKEN_A for p in link.pushes(V1))
+
+    clock.advance(900)
+    again = await submitter.odds_cycle([V1])
+    assert (again.batches, again.submitted, again.skipped) == (0, 0, 120)
+
+    clock.advance(900)
+    engine.shift = 0.01
+    moved = await submitter.odds_cycle([V1])
+    assert (moved.batches, moved.submitted) == (3, 120)
+
+
+async def test_each_validator_gets_its_own_token(submitter: Submitter, link: ScriptedLink) -> None:
+    await submitter.odds_cycle([V1, V2])
+    assert {p["token"] for p in link.pushes(V1)} == {TOKEN_A}
+    assert {p["token"] for p in link.pushes(V2)} == {TOKEN_B}
+
+
+async def test_token_invalid_parks_that_validator_until_a_new_token(
+    submitter: Submitter, link: ScriptedLink, clock: Clock, store: Store
+) -> None:
+    invalid = {"success": False, "error": "token_invalid", "message": "Token expired or invalid"}
+    link.answer = lambda v, t, p: (200, None, invalid if v == V1 else ACCEPTED)
+    report = await submitter.odds_cycle([V1, V2])
+    assert len(link.pushes(V1)) == 1  # one failure, then nothing
+    assert len(link.pushes(V2)) == 3
+    assert report.submitted == 120
+    assert store.pending_odds_sends() == []  # the refused batch is failed, not in doubt
+
+    clock.advance(900)
+    await submitter.odds_cycle([V1])
+    assert len(link.pushes(V1)) == 1  # still parked: no token worth sending
+
+    submitter.tokens.record(V1.hotkey, TOKEN_B, clock.now)
+    link.answer = lambda v, t, p: (200, None, ACCEPTED)
+    caught_up = await submitter.odds_cycle([V1])
+    assert caught_up.submitted == 120  # the refused markets were not lost
+
+
+async def test_cooldown_pauses_that_validator_for_the_stated_wait(
+    submitter: Submitter, link: ScriptedLink, clock: Clock, engine: ShiftingEngine
+) -> None:
+    link.answer = lambda v, t, p: (
+        (429, "You are in cooldown. Try again in 240s seconds", p)
+        if v == V1
+        else (200, None, ACCEPTED)
+    )
+    await submitter.odds_cycle([V1, V2])
+    assert len(link.pushes(V1)) == 1
+    link.answer = lambda v, t, p: (200, None, ACCEPTED)
+    engine.shift = 0.01
+
+    clock.advance(240)  # stated 240 s: the +1 s margin is not over yet
+    await submitter.odds_cycle([V1])
+    assert len(link.pushes(V1)) == 1
+    clock.advance(1)
+    report = await submitter.odds_cycle([V1])
+    assert len(link.pushes(V1)) == 4 and report.submitted == 120
+
+
+async def test_a_timeout_leaves_rows_in_doubt_and_never_resends_them(
+    submitter: Submitter, link: ScriptedLink, clock: Clock, store: Store
+) -> None:
+    link.answer = lambda v, t, p: (408, "Timeout", p)  # the Dendrite echoes our payload
+    report = await submitter.odds_cycle([V1])
+    assert report.submitted == 0
+    in_doubt = store.pending_odds_sends(V1.hotkey)
+    assert len({row.market_id for row in in_doubt}) == 50  # one batch, then the pause
+    submitter.backoff = type(submitter.backoff)()  # forget the pause for this test
+    link.answer = lambda v, t, p: (200, None, ACCEPTED)
+    clock.advance(900)
+    report = await submitter.odds_cycle([V1])
+    assert report.submitted == 70
+    assert report.skipped == 50  # the in-doubt batch counts as stored: not sent twice
+
+
+async def test_no_token_means_no_pushes_but_game_data_flows(
+    store: Store, link: ScriptedLink, clock: Clock
+) -> None:
+    snapshot = {
+        "games": [g.model_dump(mode="json") for g in games(2)],
+        "retrieved_at": NOW.isoformat(),
+        "window": {"lookahead_days": 14, "odds_window_days": 7},
+    }
+    link.answer = lambda v, t, p: (200, None, snapshot)
+    submitter = Submitter(
+        store=store,
+        link=link,
+        pricing=NaiveEngine(vig=0.045),
+        tokens=TokenBook(),
+        batch_size=50,
+        now=clock,
+        sleep=no_sleep,
+    )
+    assert await submitter.sync_games([V1]) == 2
+    assert len(store.active_markets(NOW)) == 4
+    report = await submitter.odds_cycle([V1])
+    assert report.batches == 0
+    assert [t for _, t, _ in link.sent] == [SynapseType.GAME_DATA_REQUEST]
+
+
+async def test_outcomes_go_once_per_validator_unless_the_result_changes(
+    submitter: Submitter, link: ScriptedLink, clock: Clock
+) -> None:
+    clock.advance(3 * 3600)  # events 1 and 2 have started; tokens rotated meanwhile
+    submitter.tokens.record(V1.hotkey, "c" * 64, clock.now)
+    submitter.tokens.record(V2.hotkey, "d" * 64, clock.now)
+    results = [EventResult(event_id=1, result="home", score_home=24, score_away=17)]
+    assert await submitter.push_outcomes([V1, V2], results) == 2
+    assert await submitter.push_outcomes([V1, V2], results) == 0
+    corrected = [EventResult(event_id=1, result="away", score_home=17, score_away=24)]
+    assert await submitter.push_outcomes([V1, V2], corrected) == 2
+    sent = [p for _, t, p in link.sent if t is SynapseType.OUTCOME_PUSH]
+    assert sent[0] == {
+        "event_id": 1,
+        "token": "c" * 64,
+        "result": "home",
+        "score_home": 24,
+        "score_away": 17,
+    }
+    assert len(sent) == 4
+
+
+async def test_active_markets_are_only_the_next_seven_days(store: Store) -> None:
+    far = games(1)[0].model_copy(
+        update={"event_id": 99, "start_time_utc": NOW + dt.timedelta(days=8), "markets": ()}
+    )
+    store.upsert_games([*games(1), far], NOW)
+    markets: list[ActiveMarket] = store.active_markets(NOW)
+    assert {m.event_id for m in markets} == {1}
+    assert SendState.PENDING.value == "pending"
