@@ -14,7 +14,6 @@ from typing import Any
 
 import bittensor as bt
 import pytest
-from bittensor_wallet import Keypair, Wallet
 
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
 from miner_runtime.validator.client import send
@@ -22,17 +21,9 @@ from miner_runtime.validator.dendrite import EgressDendrite
 from miner_runtime.validator.replies import ReplyKind
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
+from sparket_devkit.wallets import generated_wallet
 
 EGRESS_IP = "127.0.0.23"  # stands for the node's public IP; also the bound source address
-
-
-def generated_wallet(root: Path, name: str) -> Wallet:
-    wallet = Wallet(name=name, hotkey="default", path=str(root))
-    wallet.set_hotkey(
-        Keypair.create_from_mnemonic(Keypair.generate_mnemonic()), encrypt=False, overwrite=True
-    )
-    wallet.set_coldkeypub(Keypair.create_from_mnemonic(Keypair.generate_mnemonic()), overwrite=True)
-    return wallet
 
 
 class Recorder:

@@ -1,0 +1,71 @@
+"""Helpers for running a whole runtime (`MinerApp`) on loopback against MockSubtensor.
+
+Imported by this folder's conftest and tests (pytest puts the folder on sys.path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import bittensor as bt
+from bittensor_wallet import Keypair
+
+from miner_runtime.app import Cadence
+from miner_runtime.chain.client import MockChain
+from miner_runtime.settings import Settings
+
+# The miner's egress IP and TCP source. Not 127.0.0.1: a bittensor Dendrite rewrites a
+# target whose IP equals its own external IP to 0.0.0.0, which is not loopback.
+MINER_EGRESS_IP = "127.0.0.2"
+
+
+async def until(predicate: Callable[[], object], *, within: float = 20.0, what: str) -> None:
+    """Await a condition without blocking the loop the app runs on."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+FAST = Cadence(
+    chain_sync_seconds=0.5,
+    game_sync_seconds=2.0,
+    odds_seconds=2.0,
+    outcome_seconds=2.0,
+    jitter_seconds=0.0,
+)
+
+
+@dataclass
+class Subnet:
+    netuid: int
+    chain: MockChain  # as seen by the miner under test
+
+    def add_validator(
+        self, *, stake: float = 1000.0, axon: tuple[str, int] | None = None, permit: bool = True
+    ) -> Keypair:
+        keypair = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+        coldkey = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+        self.chain.register(
+            keypair.ss58_address,
+            coldkey.ss58_address,
+            stake=stake,
+            validator_permit=permit,
+            axon=axon,
+        )
+        return keypair
+
+
+@dataclass
+class MinerUnderTest:
+    wallet: bt.Wallet
+    settings: Settings
+    subnet: Subnet
+
+
+AppFactory = Callable[..., Any]
