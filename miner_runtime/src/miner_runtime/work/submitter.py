@@ -16,10 +16,11 @@ Rules this module keeps (sparket-protocol.md, validator-defences.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -105,18 +106,34 @@ class Submitter:
             slot = self._slots[validator_hotkey] = ValidatorSlot(Pacer(), asyncio.Lock())
         return slot
 
-    async def _request(
-        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, object]
-    ) -> Reply | None:
-        """Send one paced request; None when the validator is paused (nothing sent)."""
-        slot = self._slot(validator.hotkey)
+    @contextlib.asynccontextmanager
+    async def _turn(self, validator_hotkey: str) -> AsyncIterator[None]:
+        """Our turn to talk to a validator: one request at a time, under its rate limits.
+
+        Taken *before* a send is planned, so a planned (pending) send leaves at once: a
+        crash can leave at most the one request in flight in doubt.
+        """
+        slot = self._slot(validator_hotkey)
         async with slot.lock:
             delay = slot.pacer.reserve(time.monotonic())
             if delay > 0:
                 await self._sleep(delay)
-            if self.backoff.paused(validator.hotkey, self._now()) is not None:
-                return None
-            reply = await self.link.send(validator, message_type, payload)
+            yield
+
+    async def _request(
+        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, object]
+    ) -> Reply | None:
+        """Send one paced request; None when the validator is paused (nothing sent)."""
+        async with self._turn(validator.hotkey):
+            return await self._send_now(validator, message_type, payload)
+
+    async def _send_now(
+        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, object]
+    ) -> Reply | None:
+        """Send within a turn; None when the validator is paused (nothing sent)."""
+        if self.backoff.paused(validator.hotkey, self._now()) is not None:
+            return None
+        reply = await self.link.send(validator, message_type, payload)
         self._observe(validator, message_type, reply)
         return reply
 
@@ -237,26 +254,27 @@ class Submitter:
         batches = submitted = skipped = 0
         position = 0
         while position < len(typed):
-            now = self._now()
-            token = self.tokens.usable(validator.hotkey, now)
-            if token is None or self.backoff.paused(validator.hotkey, now) is not None:
-                break
-            plan = await asyncio.to_thread(
-                self.store.plan_odds_sends,
-                validator.hotkey,
-                typed[position:],
-                now,
-                limit=self.batch_size,
-            )
-            position += plan.examined
-            skipped += len(plan.skipped)
-            for reason in plan.skipped.values():
-                self.metrics.markets_skipped.labels(reason.value).inc()
-            if not plan.submissions:
-                continue
-            payload = OddsPush(submissions=plan.submissions, token=token).to_wire()
-            reply = await self._request(validator, SynapseType.ODDS_PUSH, payload)
-            if reply is None:  # paused while waiting for our turn: nothing left us
+            async with self._turn(validator.hotkey):
+                now = self._now()
+                token = self.tokens.usable(validator.hotkey, now)
+                if token is None or self.backoff.paused(validator.hotkey, now) is not None:
+                    break
+                plan = await asyncio.to_thread(
+                    self.store.plan_odds_sends,
+                    validator.hotkey,
+                    typed[position:],
+                    now,
+                    limit=self.batch_size,
+                )
+                position += plan.examined
+                skipped += len(plan.skipped)
+                for reason in plan.skipped.values():
+                    self.metrics.markets_skipped.labels(reason.value).inc()
+                if not plan.submissions:
+                    continue
+                payload = OddsPush(submissions=plan.submissions, token=token).to_wire()
+                reply = await self._send_now(validator, SynapseType.ODDS_PUSH, payload)
+            if reply is None:  # paused meanwhile (cannot happen inside one turn; be safe)
                 await self._complete_odds(plan.row_ids, SendState.FAILED)
                 break
             batches += 1
@@ -292,29 +310,30 @@ class Submitter:
     async def _push_outcomes(self, validator: NeuronView, results: Sequence[EventResult]) -> int:
         sent = 0
         for result in results:
-            now = self._now()
-            token = self.tokens.usable(validator.hotkey, now)
-            if token is None or self.backoff.paused(validator.hotkey, now) is not None:
-                break
-            planned = await asyncio.to_thread(
-                self.store.plan_outcome_send,
-                validator.hotkey,
-                result.event_id,
-                now,
-                result.result,
-                result.score_home,
-                result.score_away,
-            )
-            if planned is None:
-                continue  # this validator already has it
-            payload = OutcomePush(
-                event_id=result.event_id,
-                result=result.result,
-                score_home=result.score_home,
-                score_away=result.score_away,
-                token=token,
-            ).to_wire()
-            reply = await self._request(validator, SynapseType.OUTCOME_PUSH, payload)
+            async with self._turn(validator.hotkey):
+                now = self._now()
+                token = self.tokens.usable(validator.hotkey, now)
+                if token is None or self.backoff.paused(validator.hotkey, now) is not None:
+                    break
+                planned = await asyncio.to_thread(
+                    self.store.plan_outcome_send,
+                    validator.hotkey,
+                    result.event_id,
+                    now,
+                    result.result,
+                    result.score_home,
+                    result.score_away,
+                )
+                if planned is None:
+                    continue  # this validator already has it
+                payload = OutcomePush(
+                    event_id=result.event_id,
+                    result=result.result,
+                    score_home=result.score_home,
+                    score_away=result.score_away,
+                    token=token,
+                ).to_wire()
+                reply = await self._send_now(validator, SynapseType.OUTCOME_PUSH, payload)
             state = SendState.FAILED if reply is None else completion_state(reply)
             if state is not None:
                 await asyncio.to_thread(

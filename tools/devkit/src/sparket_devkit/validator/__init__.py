@@ -2,8 +2,14 @@
 
 It reimplements, independently of `miner_runtime`, the rules Sparket v0.0.5 validators
 apply to miners (docs: validator-defences.md), so that tests and demos can check a miner
-against them. Every module here is pure: no sockets and no bittensor; time comes from an
-injected `Clock` so that a test can walk through hours of cooldowns and bans instantly.
+against them. The engine modules exported here are pure: no sockets and no bittensor;
+time comes from an injected `Clock` so that a test can walk through hours of cooldowns
+and bans instantly.
+
+The over-the-wire validator lives in modules this package does not import, so that the
+engine stays cheap to import: `server.LocalValidator` puts the engine behind a real
+bittensor Axon (`axon_server`), pushes CONNECTION_INFO (`pusher`), serves its counters
+(`counters_http`), and reads the chain through `mock_chain` or any two callables.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from sparket_devkit.validator.counters import Counters
 from sparket_devkit.validator.decisions import Allow, Cooldown, Decision, Forbidden
 from sparket_devkit.validator.engine import Response, ValidatorEngine
 from sparket_devkit.validator.failures import FailureType
+from sparket_devkit.validator.games import game_data_snapshot
 from sparket_devkit.validator.gate import FrontGate
+from sparket_devkit.validator.ingest import Catalog, Event, Market, OddsIngest, OutcomeIngest
 from sparket_devkit.validator.listener import Listener
 from sparket_devkit.validator.ratelimit import RateLimiter, RateLimitReason
 from sparket_devkit.validator.security import SecurityManager
@@ -21,15 +29,20 @@ from sparket_devkit.validator.tokens import PushTokens, TokenCheck
 
 __all__ = [
     "Allow",
+    "Catalog",
     "Clock",
     "Cooldown",
     "Counters",
     "Decision",
+    "Event",
     "FailureType",
     "FakeClock",
     "Forbidden",
     "FrontGate",
     "Listener",
+    "Market",
+    "OddsIngest",
+    "OutcomeIngest",
     "PushTokens",
     "RateLimitReason",
     "RateLimiter",
@@ -38,4 +51,5 @@ __all__ = [
     "SystemClock",
     "TokenCheck",
     "ValidatorEngine",
+    "game_data_snapshot",
 ]

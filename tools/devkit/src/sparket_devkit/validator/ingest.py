@@ -40,15 +40,40 @@ RESULTS = frozenset({"home", "away", "draw", "over", "under", "push", "void"})
 
 
 @dataclass(frozen=True)
+class Market:
+    """One market as the validator's game data lists it (`kind` is sent UPPERCASE)."""
+
+    market_id: int
+    kind: str = "MONEYLINE"
+    line: float | None = None
+    """None for moneylines; the home point spread for spreads; the total for totals."""
+
+
+@dataclass(frozen=True)
 class Event:
     event_id: int
     start: float
     status: str = "scheduled"
     market_ids: tuple[int, ...] = ()
+    """Shorthand for moneyline markets without a line; `markets` also gives kind and line."""
+    markets: tuple[Market, ...] = ()
+    home_team: str = "TBD"
+    away_team: str = "TBD"
+    venue: str | None = None
+    league: str = "nfl"
+    sport: str = "nfl"
+    external_id: int | None = None
+    """The SportsDataIO GameID upstream; nothing here depends on it."""
+
+    def all_markets(self) -> tuple[Market, ...]:
+        """`markets`, then a moneyline for each id of `market_ids` not already listed."""
+        listed = {market.market_id for market in self.markets}
+        shorthand = tuple(Market(mid) for mid in self.market_ids if mid not in listed)
+        return self.markets + shorthand
 
 
 class Catalog:
-    """The validator's events and markets, as ingest sees them."""
+    """The validator's events and markets, as ingest and game data see them."""
 
     def __init__(self, events: Iterable[Event] = ()) -> None:
         self.events: dict[int, Event] = {}
@@ -58,8 +83,8 @@ class Catalog:
 
     def add(self, event: Event) -> None:
         self.events[event.event_id] = event
-        for market_id in event.market_ids:
-            self._market_event[market_id] = event.event_id
+        for market in event.all_markets():
+            self._market_event[market.market_id] = event.event_id
 
     def event_of_market(self, market_id: int) -> Event | None:
         event_id = self._market_event.get(market_id)

@@ -1,0 +1,136 @@
+"""CPU time of one odds cycle for N markets, network excluded.
+
+Runs the real `Submitter` (pricing, planning in the real SQLite store, payload building,
+completion) against a link that answers at once, so what is measured is the runtime's own
+work per cycle. Every cycle moves every price, so all N markets are planned and sent.
+
+    uv run python tools/bench/odds_cycle_cpu.py [--markets 500] [--cycles 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from miner_runtime.ingress.tokens import TokenBook
+from miner_runtime.pricing.naive import NaiveEngine
+from miner_runtime.protocol.models import Game, OddsSubmission
+from miner_runtime.protocol.synapse import SynapseType
+from miner_runtime.storage import ActiveMarket, Store
+from miner_runtime.validator.replies import Reply, classify
+from miner_runtime.validator.selection import NeuronView
+
+VALIDATOR = NeuronView(uid=1, hotkey="5Bench", validator_permit=True, ip="127.0.0.1", port=1)
+
+
+class InstantLink:
+    async def send(
+        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, Any]
+    ) -> Reply:
+        return classify(
+            status_code=200,
+            status_message=None,
+            payload={"success": True, "accepted": True},
+            expect_games=False,
+        )
+
+
+class MovingEngine(NaiveEngine):
+    """Naive prices nudged each cycle, so nothing is skipped as unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(vig=0.045)
+        self.cycle = 0
+
+    def price(self, markets: list[ActiveMarket], now: dt.datetime) -> list[OddsSubmission]:  # type: ignore[override]
+        nudge = 0.01 * (self.cycle % 50 + 1)
+        return [
+            q.model_copy(
+                update={
+                    "prices": tuple(
+                        p.model_copy(update={"odds_eu": round(p.odds_eu + nudge, 2)})
+                        for p in q.prices
+                    )
+                }
+            )
+            for q in super().price(markets, now)
+        ]
+
+
+def games(markets: int, now: dt.datetime) -> list[Game]:
+    kinds = ("MONEYLINE", "SPREAD", "TOTAL")
+    return [
+        Game.model_validate(
+            {
+                "event_id": event,
+                "home_team": "Kansas City Chiefs",
+                "away_team": "Buffalo Bills",
+                "start_time_utc": (now + dt.timedelta(hours=event % 150 + 1)).isoformat(),
+                "league": "nfl",
+                "sport": "nfl",
+                "markets": [
+                    {"market_id": event * 3 + k, "kind": kinds[k], "line": 3.5 if k else None}
+                    for k in range(3)
+                    if event * 3 + k < markets
+                ],
+            }
+        )
+        for event in range((markets + 2) // 3)
+    ]
+
+
+async def measure(markets: int, cycles: int, batch_size: int) -> list[float]:
+    from miner_runtime.work.submitter import Submitter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{Path(tmp) / 'miner.db'}")
+        now = dt.datetime.now(dt.UTC)
+        store.upsert_games(games(markets, now), now)
+        tokens = TokenBook()
+        tokens.record(VALIDATOR.hotkey, "a" * 64, now)
+        engine = MovingEngine()
+        clock = [now]
+        submitter = Submitter(
+            store=store,
+            link=InstantLink(),
+            pricing=engine,
+            tokens=tokens,
+            batch_size=batch_size,
+            now=lambda: clock[0],
+        )
+        cpu: list[float] = []
+        for cycle in range(cycles):
+            engine.cycle = cycle
+            clock[0] = now + dt.timedelta(minutes=cycle + 1)
+            for slot in submitter._slots.values():  # a cycle every 15 min in production:
+                slot.pacer = type(slot.pacer)()  # no pacing wait between benchmark cycles
+            started = time.process_time()
+            report = await submitter.odds_cycle([VALIDATOR])
+            cpu.append(time.process_time() - started)
+            assert report.submitted == markets, report
+        store.close()
+    return cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--markets", type=int, default=500)
+    parser.add_argument("--cycles", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=50)
+    args = parser.parse_args()
+    cpu = asyncio.run(measure(args.markets, args.cycles, args.batch_size))
+    print(
+        f"odds cycle CPU, {args.markets} markets, batch {args.batch_size}, "
+        f"{args.cycles} cycles: median {statistics.median(cpu) * 1000:.0f} ms, "
+        f"max {max(cpu) * 1000:.0f} ms (first {cpu[0] * 1000:.0f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
