@@ -114,9 +114,9 @@ def _ready(api: str) -> bool:
         return False
 
 
-def test_invalid_setting_stops_serve_with_one_line(serve_env: dict[str, str]) -> None:
-    env = serve_env | {"SPARKET_BASE_MINER__BATCH_SIZE": "500"}
-    result = subprocess.run(
+def run_serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`serve` expected to stop on its own (bad settings): its exit code and output."""
+    return subprocess.run(
         [sys.executable, "-m", "miner_runtime", "serve"],
         env=env,
         capture_output=True,
@@ -124,6 +124,11 @@ def test_invalid_setting_stops_serve_with_one_line(serve_env: dict[str, str]) ->
         timeout=60,
         check=False,
     )
+
+
+def test_invalid_setting_stops_serve_with_one_line(serve_env: dict[str, str]) -> None:
+    env = serve_env | {"SPARKET_BASE_MINER__BATCH_SIZE": "500"}
+    result = run_serve(env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "miner_runtime: invalid setting base_miner.batch_size "
@@ -133,14 +138,7 @@ def test_invalid_setting_stops_serve_with_one_line(serve_env: dict[str, str]) ->
 
 def test_a_wallet_holding_a_coldkey_is_refused(serve_env: dict[str, str], tmp_path: Path) -> None:
     (Path(serve_env["SPARKET_WALLET__PATH"]) / "miner" / "coldkey").write_text("{}")
-    result = subprocess.run(
-        [sys.executable, "-m", "miner_runtime", "serve"],
-        env=serve_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_serve(serve_env)
     assert result.returncode == 2
     assert "holds a coldkey private key" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -113,5 +113,5 @@ async def test_a_bad_results_file_names_the_file(tmp_path: Path) -> None:
 def test_a_result_needs_a_result_or_both_scores() -> None:
     with pytest.raises(ValueError, match="go together"):
         EventResult(event_id=1, score_home=1)
-    with pytest.raises(ValueError, match="needs"):
+    with pytest.raises(ValueError, match="needs a result"):
         EventResult(event_id=1)

@@ -203,14 +203,14 @@ class OddsPush(_Wire):
         return {"submissions": [s.to_wire() for s in self.submissions], "token": self.token}
 
 
-class OutcomePush(_Wire):
-    """An event's result and/or final score. The validator rejects the winner_label shape."""
+class OutcomeFacts(_Wire):
+    """An event's result and/or final score: the shapes the validator accepts (it rejects
+    the winner_label shape)."""
 
     event_id: int = Field(ge=0)
     result: OutcomeResult | None = None
     score_home: int | None = Field(default=None, ge=0)
     score_away: int | None = Field(default=None, ge=0)
-    token: str = Field(pattern=TOKEN_PATTERN)
 
     _result_case = field_validator("result", mode="before")(_lowercase)
 
@@ -222,6 +222,12 @@ class OutcomePush(_Wire):
         if self.result is None and scores[0] is None:
             raise ValueError("an outcome needs a result or both scores")
         return self
+
+
+class OutcomePush(OutcomeFacts):
+    """OUTCOME_PUSH payload: the facts plus this validator's token."""
+
+    token: str = Field(pattern=TOKEN_PATTERN)
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"event_id": self.event_id, "token": self.token}

@@ -12,37 +12,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol, Self
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import ConfigDict, TypeAdapter
 
 from miner_runtime.errors import MinerRuntimeError
-from miner_runtime.protocol.models import OutcomeResult
+from miner_runtime.protocol.models import OutcomeFacts
 from miner_runtime.storage import StoredEvent
 
 
-class EventResult(BaseModel):
+class EventResult(OutcomeFacts):
     """A final result: `result` and/or both scores (the validator's accepted shapes)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    event_id: int = Field(ge=0)
-    result: OutcomeResult | None = None
-    score_home: int | None = Field(default=None, ge=0)
-    score_away: int | None = Field(default=None, ge=0)
-
-    @field_validator("result", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _complete(self) -> Self:
-        if (self.score_home is None) != (self.score_away is None):
-            raise ValueError("score_home and score_away go together")
-        if self.result is None and self.score_home is None:
-            raise ValueError("a result needs `result` or both scores")
-        return self
 
 
 _RESULTS = TypeAdapter(list[EventResult])
