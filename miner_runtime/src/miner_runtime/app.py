@@ -122,6 +122,9 @@ class MinerApp:
         self._control: ControlServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._chain_ready = asyncio.Event()
+        # Set after the first game sync attempt: an odds cycle (or a catch-up) before it
+        # would find no markets and then wait a whole refresh period.
+        self._games_tried = asyncio.Event()
         self._catch_up: set[str] = set()
         self._wake_odds = asyncio.Event()
         self.started_at: dt.datetime | None = None
@@ -322,11 +325,15 @@ class MinerApp:
 
     async def _sync_games(self) -> None:
         validators = self._validators()
-        if validators and self.submitter is not None:
-            await self.submitter.sync_games(validators)
+        try:
+            if validators and self.submitter is not None:
+                await self.submitter.sync_games(validators)
+        finally:
+            self._games_tried.set()
 
     async def _odds_loop(self) -> None:
         await self._chain_ready.wait()
+        await self._games_tried.wait()
         await asyncio.sleep(self._rng.uniform(0, self.cadence.jitter_seconds))
         while True:
             validators = self._validators()
