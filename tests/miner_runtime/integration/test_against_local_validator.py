@@ -212,7 +212,9 @@ async def test_a_validator_restart_costs_at_most_one_failure(
     def repriced() -> set[int]:
         return {r.market_id for r in validator.odds_rows[rows_before:]}
 
-    await until(lambda: repriced() == ACTIVE_MARKETS, within=30, what="re-pricing accepted")
+    # Markets already sent in this 60 s bucket wait for the next one (the validator keeps the
+    # first push per minute), so allow a full bucket on top of a cycle.
+    await until(lambda: repriced() == ACTIVE_MARKETS, within=80, what="re-pricing accepted")
     assert failures(validator, hotkey) <= 1, validator.counters()
     rejected = app.status.tallies[validator.hotkey].rejected
     assert sum(rejected.values()) == rejected["token_invalid"] <= 1, rejected
