@@ -16,7 +16,7 @@ from miner_runtime.ingress.tokens import TokenBook
 from miner_runtime.pricing.naive import NaiveEngine
 from miner_runtime.protocol.models import Game, OddsSubmission
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.storage import ActiveMarket, SendState, Store
+from miner_runtime.storage import ActiveMarket, Store
 from miner_runtime.validator.replies import Reply, classify
 from miner_runtime.validator.selection import NeuronView
 from miner_runtime.work.outcomes import EventResult
@@ -282,4 +282,3 @@ async def test_active_markets_are_only_the_next_seven_days(store: Store) -> None
     store.upsert_games([*games(1), far], NOW)
     markets: list[ActiveMarket] = store.active_markets(NOW)
     assert {m.event_id for m in markets} == {1}
-    assert SendState.PENDING.value == "pending"

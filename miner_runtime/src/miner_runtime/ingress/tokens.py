@@ -62,6 +62,3 @@ class TokenBook:
 
     def get(self, validator_hotkey: str) -> TokenState | None:
         return self._states.get(validator_hotkey)
-
-    def all(self) -> list[TokenState]:
-        return sorted(self._states.values(), key=lambda s: s.validator_hotkey)

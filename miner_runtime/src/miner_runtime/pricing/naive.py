@@ -43,9 +43,7 @@ def odds_for(probability: float, vig_share: float) -> float:
     return round(min(max(1.0 / priced, MIN_ODDS), MAX_ODDS), 2)
 
 
-def _two_way(
-    market: ActiveMarket, p_first: float, sides: tuple[Side, Side], vig: float
-) -> tuple[Price, ...]:
+def _two_way(p_first: float, sides: tuple[Side, Side], vig: float) -> tuple[Price, ...]:
     probabilities = (p_first, 1.0 - p_first)
     return tuple(
         Price(side=side, odds_eu=odds_for(p, vig / 2), imp_prob=round(p, 6))
@@ -73,17 +71,15 @@ class NaiveEngine:
                 for side, p in ((Side.HOME, home), (Side.DRAW, SOCCER_DRAW), (Side.AWAY, away))
             )
         elif market.kind is MarketKind.MONEYLINE:
-            prices = _two_way(
-                market, self.home_probability(market), (Side.HOME, Side.AWAY), self._vig
-            )
+            prices = _two_way(self.home_probability(market), (Side.HOME, Side.AWAY), self._vig)
         elif market.kind is MarketKind.SPREAD:
             # A home line of -7 means home gives points: a little less likely to cover.
             line = market.line or 0.0
             shift = min(SPREAD_SHIFT_MAX, abs(line) * SPREAD_SHIFT_PER_POINT)
             p_home = 0.5 - shift if line < 0 else 0.5 + shift
-            prices = _two_way(market, p_home, (Side.HOME, Side.AWAY), self._vig)
+            prices = _two_way(p_home, (Side.HOME, Side.AWAY), self._vig)
         else:
-            prices = _two_way(market, 0.5, (Side.OVER, Side.UNDER), self._vig)
+            prices = _two_way(0.5, (Side.OVER, Side.UNDER), self._vig)
         return OddsSubmission(
             market_id=market.market_id, kind=market.kind, priced_at=now, prices=prices
         )

@@ -47,6 +47,13 @@ _NOTHING_STORED_ERRORS = frozenset(
     {"rate_limited", "token_invalid", "token_missing", "not_ready", "unknown_type"}
 )
 
+# The guide's names for each request, used as `{op}_rejected` log events.
+_OPERATION = {
+    SynapseType.ODDS_PUSH: "submit_odds",
+    SynapseType.OUTCOME_PUSH: "submit_outcome",
+    SynapseType.GAME_DATA_REQUEST: "fetch_game_data",
+}
+
 
 def completion_state(reply: Reply) -> SendState | None:
     """How to complete a pending send after `reply`; None leaves it pending (in doubt)."""
@@ -144,11 +151,7 @@ class Submitter:
             self.status.accepted(validator.hotkey, now)
         else:
             self.status.rejected(validator.hotkey, reply.error or reply.kind.value)
-            op = {
-                SynapseType.ODDS_PUSH: "submit_odds",
-                SynapseType.OUTCOME_PUSH: "submit_outcome",
-                SynapseType.GAME_DATA_REQUEST: "fetch_game_data",
-            }.get(message_type, message_type.value)
+            op = _OPERATION.get(message_type, message_type.value)
             log_event(
                 logger,
                 f"{op}_rejected",
