@@ -152,6 +152,7 @@ class MinerApp:
             pricing=self.pricing,
             tokens=self.tokens,
             batch_size=self.settings.base_miner.batch_size,
+            leagues=self.settings.base_miner.leagues,
             metrics=self.metrics,
             status=self.status,
         )
@@ -401,6 +402,7 @@ class MinerApp:
             )
         cycle = self.status.last_cycle
         last = self.status.last_submission_at
+        accepted_1h, rejected_1h = self.status.last_hour(now)
         return {
             "hotkey": self.hotkey,
             "uid": snapshot.own_uid if snapshot else None,
@@ -433,6 +435,8 @@ class MinerApp:
                 "accepted": sum(t.accepted for t in self.status.tallies.values()),
                 "rejected": sum(sum(t.rejected.values()) for t in self.status.tallies.values()),
                 "last_at": _iso(last),
+                "accepted_last_hour": accepted_1h,
+                "rejected_last_hour": rejected_1h,
             },
             "outcomes_sent": self.status.outcomes_sent,
         }

@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from miner_runtime.errors import ConfigError
+from miner_runtime.protocol.models import League
 
 ENV_PREFIX = "SPARKET_"
 NESTED_DELIMITER = "__"
@@ -98,6 +99,8 @@ class BaseMinerSettings(_Section):
     odds_api_key: SecretStr | None = None
     # Random spread of cycle start times, so hotkeys started together do not push together.
     jitter_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    # Which leagues this hotkey prices (the SparketMiner's spec.leagues); default: all.
+    leagues: tuple[League, ...] = tuple(League)
     # Final results to push as outcomes (JSON list of {event_id, result, score_home, ...}).
     results_file: Path | None = None
 

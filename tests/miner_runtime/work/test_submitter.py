@@ -14,12 +14,13 @@ import pytest
 
 from miner_runtime.ingress.tokens import TokenBook
 from miner_runtime.pricing.naive import NaiveEngine
-from miner_runtime.protocol.models import Game, OddsSubmission
+from miner_runtime.protocol.models import Game, League, OddsSubmission
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import ActiveMarket, Store
 from miner_runtime.validator.replies import Reply, classify
 from miner_runtime.validator.selection import NeuronView
 from miner_runtime.work.outcomes import EventResult
+from miner_runtime.work.status import WorkStatus
 from miner_runtime.work.submitter import Submitter
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
@@ -282,3 +283,40 @@ async def test_active_markets_are_only_the_next_seven_days(store: Store) -> None
     store.upsert_games([*games(1), far], NOW)
     markets: list[ActiveMarket] = store.active_markets(NOW)
     assert {m.event_id for m in markets} == {1}
+
+
+async def test_only_the_configured_leagues_are_priced(
+    store: Store, link: ScriptedLink, clock: Clock, engine: ShiftingEngine
+) -> None:
+    nfl = games(3)
+    nba = [
+        g.model_copy(update={"event_id": g.event_id + 100, "league": League.NBA}) for g in games(2)
+    ]
+    store.upsert_games([*nfl, *nba], NOW)
+    tokens = TokenBook()
+    tokens.record(V1.hotkey, TOKEN_A, NOW)
+    only_nba = Submitter(
+        store=store,
+        link=link,
+        pricing=engine,
+        tokens=tokens,
+        batch_size=50,
+        leagues=[League.NBA],
+        now=clock,
+        sleep=no_sleep,
+    )
+    report = await only_nba.odds_cycle([V1])
+    assert report.markets == 4
+    sent = {s["market_id"] for p in link.pushes(V1) for s in p["submissions"]}
+    assert sent == {m.market_id for g in nba for m in g.markets}
+
+
+def test_last_hour_counts_only_replies_of_the_last_hour() -> None:
+    status = WorkStatus()
+    status.accepted("v1", NOW)
+    status.rejected("v1", "rate_limited", NOW + dt.timedelta(minutes=30))
+    status.accepted("v2", NOW + dt.timedelta(minutes=50))
+    assert status.last_hour(NOW + dt.timedelta(minutes=55)) == (2, 1)
+    assert status.last_hour(NOW + dt.timedelta(minutes=61)) == (1, 1)
+    assert status.last_hour(NOW + dt.timedelta(minutes=111)) == (0, 0)
+    assert status.tallies["v1"].accepted == 1  # totals are kept; only the window forgets

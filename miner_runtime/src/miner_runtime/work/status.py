@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
+
+LAST_HOUR = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class WorkStatus:
         self.games_synced: int = 0
         self.active_markets: int = 0
         self.outcomes_sent: int = 0
+        # (when, accepted?) of every reply in the last hour: the operator's Submitted-1h.
+        self._recent: deque[tuple[dt.datetime, bool]] = deque()
 
     def tally(self, validator_hotkey: str) -> ValidatorTally:
         return self.tallies.setdefault(validator_hotkey, ValidatorTally())
@@ -44,11 +48,27 @@ class WorkStatus:
         tally = self.tally(validator_hotkey)
         tally.accepted += 1
         tally.last_accepted_at = now
+        self._remember(now, accepted=True)
 
-    def rejected(self, validator_hotkey: str, error: str) -> None:
+    def rejected(self, validator_hotkey: str, error: str, now: dt.datetime) -> None:
         tally = self.tally(validator_hotkey)
         tally.rejected[error] += 1
         tally.last_error = error
+        self._remember(now, accepted=False)
+
+    def _remember(self, now: dt.datetime, *, accepted: bool) -> None:
+        self._recent.append((now, accepted))
+        self._forget_before(now - LAST_HOUR)
+
+    def _forget_before(self, cutoff: dt.datetime) -> None:
+        while self._recent and self._recent[0][0] < cutoff:
+            self._recent.popleft()
+
+    def last_hour(self, now: dt.datetime) -> tuple[int, int]:
+        """(accepted, rejected) replies in the hour before `now`."""
+        self._forget_before(now - LAST_HOUR)
+        accepted = sum(1 for _, ok in self._recent if ok)
+        return accepted, len(self._recent) - accepted
 
     @property
     def last_submission_at(self) -> dt.datetime | None:

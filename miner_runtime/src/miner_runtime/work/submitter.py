@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -29,7 +29,13 @@ from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.ingress.tokens import TokenBook
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import PricingEngine
-from miner_runtime.protocol.models import GameDataResponse, OddsPush, OddsSubmission, OutcomePush
+from miner_runtime.protocol.models import (
+    GameDataResponse,
+    League,
+    OddsPush,
+    OddsSubmission,
+    OutcomePush,
+)
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import SendState, Store
 from miner_runtime.validator.replies import Reply, ReplyKind
@@ -87,6 +93,7 @@ class Submitter:
         pricing: PricingEngine,
         tokens: TokenBook,
         batch_size: int,
+        leagues: Collection[League] | None = None,
         metrics: RuntimeMetrics | None = None,
         status: WorkStatus | None = None,
         backoff: Backoff | None = None,
@@ -98,6 +105,8 @@ class Submitter:
         self.pricing = pricing
         self.tokens = tokens
         self.batch_size = batch_size
+        # None prices every league; otherwise only these (the SparketMiner's spec.leagues).
+        self.leagues = frozenset(leagues) if leagues is not None else None
         self.metrics = metrics or RuntimeMetrics()
         self.status = status or WorkStatus()
         self.backoff = backoff or Backoff()
@@ -150,7 +159,7 @@ class Submitter:
         if reply.ok:
             self.status.accepted(validator.hotkey, now)
         else:
-            self.status.rejected(validator.hotkey, reply.error or reply.kind.value)
+            self.status.rejected(validator.hotkey, reply.error or reply.kind.value, now)
             op = _OPERATION.get(message_type, message_type.value)
             log_event(
                 logger,
@@ -221,6 +230,8 @@ class Submitter:
         """Price the active markets and push what changed to every validator."""
         started, clock = self._now(), time.perf_counter()
         markets = await asyncio.to_thread(self.store.active_markets, started)
+        if self.leagues is not None:
+            markets = [m for m in markets if m.league in self.leagues]
         quotes = self.pricing.price(markets, started)
         self.status.active_markets = len(markets)
         self.metrics.active_markets.set(len(markets))
