@@ -45,6 +45,10 @@ imports: ## import-linter layer contracts for the operator
 pytest: ## Run pytest (PYTEST_ARGS=... to narrow)
 	PATH="$$(bash tools/build-binaries.sh --print-dir):$$PATH" $(RUN) pytest $(PYTEST_ARGS)
 
+##@ Generate
+crds: ## Regenerate crds/ from the operator's typed models (a test fails on drift)
+	$(RUN) python -m sparket_operator.api.crdgen
+
 ##@ Local cluster
 cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to export
 	$(RUN) sparket-devkit cluster up
@@ -52,4 +56,4 @@ cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to exp
 cluster-down: ## Stop the local control plane started by cluster-up
 	$(RUN) sparket-devkit cluster down
 
-.PHONY: help demo test setup binaries check lint fmt type imports pytest cluster-up cluster-down
+.PHONY: help demo test setup binaries check lint fmt type imports pytest crds cluster-up cluster-down

@@ -29,17 +29,23 @@ KEYFILE_NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
 IMAGE_PATTERN = r"^[^\s]+$"
 LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+# A label key is an optional DNS-subdomain prefix (<= 253) and "/" plus a name (<= 63).
+LABEL_KEY_MAX_LENGTH = 253 + 1 + 63
 
 NODE_PORT_MIN = 30000
 NODE_PORT_MAX = 32767
 
-# Annotations a user sets on a SparketMiner.
+# Annotations a user sets on a SparketMiner (`kubectl annotate`): any new value of
+# restartedAt restarts the pod; paused "true" scales it to zero like spec.paused.
 RESTART_ANNOTATION = f"{GROUP}/restartedAt"
+PAUSED_ANNOTATION = f"{GROUP}/paused"
 
 
-def _rules(*rules: tuple[str, str]) -> dict[str, Any]:
-    """CEL rules as the schema extension the API server evaluates at admission."""
-    return {"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
+def _rules(*rules: tuple[str, str] | tuple[str, str, str]) -> dict[str, Any]:
+    """CEL rules (rule, message[, fieldPath]) as the schema extension the API server evaluates
+    at admission. fieldPath (relative, e.g. ".nodePort") names the field in the error."""
+    keys = ("rule", "message", "fieldPath")
+    return {"x-kubernetes-validations": [dict(zip(keys, r, strict=False)) for r in rules]}
 
 
 def _immutable(field: str) -> dict[str, Any]:
@@ -100,6 +106,7 @@ class ConditionType(StrEnum):
     VALIDATORS_CONNECTED = "ValidatorsConnected"
     SUBMITTING = "Submitting"
     THROTTLED = "Throttled"
+    UP_TO_DATE = "UpToDate"  # the pod runs the current spec (False while a rollout waits)
 
 
 class WalletRef(_Model):
@@ -129,6 +136,7 @@ class AxonSpec(_Model):
             (
                 "!has(self.nodePort) || self.exposure == 'NodePort'",
                 "spec.axon.nodePort may only be set when spec.axon.exposure is NodePort",
+                ".nodePort",
             ),
         )
     )
@@ -142,7 +150,10 @@ class AxonSpec(_Model):
         alias="externalIP",
         max_length=45,
         json_schema_extra=_rules(
-            ("isIP(self) && ip(self).isGlobalUnicast()", "spec.axon.externalIP must be a unicast IP")
+            (
+                "isIP(self) && ip(self).isGlobalUnicast()",
+                "spec.axon.externalIP must be a unicast IP",
+            )
         ),
     )
 
@@ -175,7 +186,13 @@ class PlacementSpec(_Model):
     advertised IP never changes across restarts; `nodeName` pins it explicitly."""
 
     node_name: str | None = Field(default=None, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
-    node_selector: Annotated[dict[str, str], Field(max_length=16)] = {}
+    node_selector: Annotated[
+        dict[
+            Annotated[str, Field(min_length=1, max_length=LABEL_KEY_MAX_LENGTH)],
+            Annotated[str, Field(max_length=63, pattern=LABEL_VALUE_PATTERN)],
+        ],
+        Field(max_length=16),
+    ] = {}
 
 
 class StorageSpec(_Model):
@@ -190,6 +207,8 @@ class StorageSpec(_Model):
 
 
 class SparketMinerSpec(_Model):
+    """What the user asks for: one hotkey mining the Sparket subnet, and how to run it."""
+
     hotkey: str = Field(
         min_length=46,
         max_length=48,
@@ -214,6 +233,8 @@ class SparketMinerSpec(_Model):
 class Condition(_Model):
     """A Kubernetes-style condition (metav1.Condition)."""
 
+    model_config = ConfigDict(extra="ignore")
+
     type: ConditionType
     status: str = Field(pattern=r"^(True|False|Unknown)$")
     reason: str = Field(max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
@@ -225,9 +246,21 @@ class Condition(_Model):
 class SparketMinerStatus(_Model):
     """What the operator observed. Written only when it changes."""
 
+    model_config = ConfigDict(extra="ignore")  # an older operator's fields must not break us
+
     observed_generation: int | None = None
     phase: Phase | None = None
-    conditions: list[Condition] = []
+    # One entry per type (a map keyed on `type`), as `kubectl wait --for=condition=` expects.
+    conditions: Annotated[
+        list[Condition],
+        Field(
+            max_length=16,
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+            },
+        ),
+    ] = []
     hotkey: str | None = None
     hotkey_short: str | None = None
     uid: int | None = None

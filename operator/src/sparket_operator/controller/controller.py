@@ -1,0 +1,235 @@
+"""The control loop's moving parts in one place: intake of watch events, the work queue,
+the workers, the periodic resync and the status poller.
+
+Watch events (delivered by kopf, see `handlers`) never reconcile anything themselves;
+they update the in-memory fleet view and queue the affected miner keys. Workers take keys
+from the queue, one worker per key at a time, and run `Reconciler.reconcile`. Before the
+first worker starts, `seed` lists every miner, node and StatefulSet, so that the first
+duplicate-hotkey, endpoint and rollout decisions already see the whole fleet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sparket_operator.api.v1alpha1 import Phase
+from sparket_operator.controller.metrics import OperatorMetrics
+from sparket_operator.controller.poller import StatusPoller, Target
+from sparket_operator.controller.reconciler import Reconciler, parse_miner, summary_of
+from sparket_operator.controller.workqueue import WorkQueue
+from sparket_operator.kube import errors
+from sparket_operator.kube.client import KubeApi, resource_path
+from sparket_operator.reconcile.facts import RuntimeFacts
+from sparket_operator.reconcile.fleet import Fleet, MinerKey
+from sparket_operator.reconcile.naming import MANAGED_BY, MANAGED_BY_LABEL, MINER_LABEL
+from sparket_operator.reconcile.observed import NodeInfo, pod_ip, pod_ready, rollout_settled
+from sparket_operator.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
+
+OWNED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
+MAX_BACKOFF = 60.0
+
+
+def key_of(body: Mapping[str, Any]) -> MinerKey:
+    meta = body["metadata"]
+    return (str(meta.get("namespace", "")), str(meta["name"]))
+
+
+def owner_key(body: Mapping[str, Any]) -> MinerKey | None:
+    """The miner an owned object belongs to, from its label (None: not ours)."""
+    meta = body.get("metadata") or {}
+    miner = (meta.get("labels") or {}).get(MINER_LABEL)
+    return (str(meta.get("namespace", "")), str(miner)) if miner else None
+
+
+class Controller:
+    def __init__(self, *, api: KubeApi, settings: OperatorSettings, metrics: OperatorMetrics):
+        self.api = api
+        self.settings = settings
+        self.metrics = metrics
+        self.fleet = Fleet()
+        self.nodes: dict[str, NodeInfo] = {}
+        self.facts: dict[MinerKey, RuntimeFacts] = {}
+        self.pods: dict[MinerKey, tuple[bool, str | None]] = {}
+        self.phases: dict[MinerKey, str] = {}
+        self.queue: WorkQueue[MinerKey] = WorkQueue()
+        self.reconciler = Reconciler(
+            api=api, fleet=self.fleet, nodes=self.nodes, facts=self.facts, settings=settings
+        )
+        self.poller = StatusPoller(
+            facts=self.facts,
+            targets=self._poll_targets,
+            changed=self.queue.add,
+            url_template=settings.status_url_template,
+            concurrency=settings.status_poll_concurrency,
+            timeout=settings.status_poll_timeout_seconds,
+            metrics=metrics,
+        )
+        self._failures: Counter[MinerKey] = Counter()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ---- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.seed()
+        for number in range(self.settings.workers):
+            self._spawn(self._worker(), f"worker-{number}")
+        self._spawn(self._resync(), "resync")
+        self._spawn(self.poller.run(self.settings.status_poll_seconds), "status-poller")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.queue.close()
+
+    def _spawn(self, coroutine: Any, name: str) -> None:
+        self._tasks.append(asyncio.create_task(coroutine, name=name))
+
+    async def seed(self) -> None:
+        """Learn the whole fleet before the first decision, and queue every miner."""
+        miners = await self._list_in_scope("sparket.io/v1alpha1", "SparketMiner")
+        for raw in miners:
+            miner = parse_miner(raw)
+            if miner is not None:
+                self.fleet.upsert(summary_of(miner))
+        for node in await self.api.list_objects(resource_path("v1", "Node")):
+            self.on_node(node, deleted=False)
+        for sts in await self._list_in_scope(
+            "apps/v1", "StatefulSet", label_selector=OWNED_SELECTOR
+        ):
+            key = owner_key(sts)
+            if key is not None and not rollout_settled(sts):
+                self.fleet.mark_rolling(key)
+        for key in self.fleet.miner_keys():
+            self.queue.add(key)
+        logger.info("seeded: %d miners, %d nodes", len(self.fleet), len(self.nodes))
+
+    async def _list_in_scope(
+        self, api_version: str, kind: str, *, label_selector: str | None = None
+    ) -> list[Any]:
+        namespaces: list[str | None] = (
+            [None] if self.settings.clusterwide else list(self.settings.namespaces)
+        )
+        items: list[Any] = []
+        for ns in namespaces:
+            path = resource_path(api_version, kind, namespace=ns)
+            items += await self.api.list_objects(path, label_selector=label_selector)
+        return items
+
+    # ---- event intake (called by the kopf handlers) ---------------------------------
+
+    def on_miner(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        key = key_of(body)
+        if deleted:
+            self.fleet.remove(key)
+            self.facts.pop(key, None)
+            self.pods.pop(key, None)
+            self.phases.pop(key, None)
+            self.queue.forget(key)
+            self._requeue_refused()
+            return
+        miner = parse_miner(body)
+        if miner is not None:
+            self.fleet.upsert(summary_of(miner))
+        self.queue.add(key)
+
+    def on_owned(self, body: Mapping[str, Any], *, kind: str, deleted: bool) -> None:
+        key = owner_key(body)
+        if key is None:
+            return
+        if kind == "Pod":
+            if deleted:
+                self.pods.pop(key, None)
+            else:
+                self.pods[key] = (pod_ready(body), pod_ip(body))
+        self.queue.add(key)
+
+    def on_secret(self, body: Mapping[str, Any]) -> None:
+        namespace, name = key_of(body)
+        for key in self.fleet.using_secret(namespace, name):
+            self.queue.add(key)
+
+    def on_node(self, body: Mapping[str, Any], *, deleted: bool) -> None:
+        name = str(body["metadata"]["name"])
+        if deleted:
+            self.nodes.pop(name, None)
+        else:
+            info = NodeInfo.from_object(body)
+            if self.nodes.get(name) == info:
+                return  # a heartbeat: nothing placement cares about changed
+            self.nodes[name] = info
+        for key in self.fleet.on_node(name):
+            self.queue.add(key)
+
+    def _requeue_refused(self) -> None:
+        """A deleted miner may free a hotkey or endpoint that another miner was refused."""
+        for key, phase in self.phases.items():
+            if phase == Phase.INVALID.value:
+                self.queue.add(key)
+
+    def _poll_targets(self) -> Iterable[Target]:
+        return [(key, ip) for key, (ready, ip) in self.pods.items() if ready and ip]
+
+    # ---- workers ----------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            try:
+                await self._reconcile_one(key)
+            finally:
+                self.queue.done(key)
+                self.metrics.queue_depth.set(len(self.queue))
+
+    async def _reconcile_one(self, key: MinerKey) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = await self.reconciler.reconcile(key)
+        except errors.Conflict:
+            self.metrics.reconciles.labels("conflict").inc()
+            self.queue.add_after(key, 0.1)  # someone wrote first: re-read and go again
+            return
+        except errors.NotFound as exc:
+            self.metrics.reconciles.labels("gone").inc()
+            logger.info("%s/%s: %s", *key, exc)
+            return
+        except errors.KubeError as exc:
+            self._retry_later(key, f"{exc}")
+            return
+        except Exception:  # a worker must outlive any one miner's bug; logged with traceback
+            logger.exception("%s/%s: reconcile failed", *key)
+            self._retry_later(key, "unexpected error")
+            return
+        finally:
+            self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
+        self._failures.pop(key, None)
+        self.metrics.reconciles.labels("ok").inc()
+        if outcome.phase is not None:
+            self.phases[key] = outcome.phase
+        else:
+            self.phases.pop(key, None)
+        self.metrics.set_phases(Counter(self.phases.values()))
+        self.metrics.rolling.set(len(self.fleet.rolling))
+        if outcome.requeue_after is not None:
+            self.queue.add_after(key, outcome.requeue_after)
+
+    def _retry_later(self, key: MinerKey, why: str) -> None:
+        self._failures[key] += 1
+        delay = min(MAX_BACKOFF, 0.5 * 2 ** self._failures[key])
+        self.metrics.reconciles.labels("error").inc()
+        logger.warning("%s/%s: %s; retrying in %.1fs", *key, why, delay)
+        self.queue.add_after(key, delay)
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_seconds)
+            for key in self.fleet.miner_keys():
+                self.queue.add(key)

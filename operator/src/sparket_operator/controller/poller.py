@@ -1,0 +1,88 @@
+"""Collects each runtime's own report (`/status`) on a timer, a bounded number at a time.
+
+Only pods that are Ready and have an IP are asked. A changed report re-queues the miner
+so its status columns follow; an unchanged one costs no write. A runtime that does not
+answer loses its report (the miner's runtime conditions go Unknown), it does not stall
+the others: every request has a timeout and the number in flight is capped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, MutableMapping
+
+import httpx
+
+from sparket_operator.controller.metrics import OperatorMetrics
+from sparket_operator.reconcile.config import CONTROL_PORT
+from sparket_operator.reconcile.facts import FactsError, RuntimeFacts, parse_status
+from sparket_operator.reconcile.fleet import MinerKey
+
+logger = logging.getLogger(__name__)
+
+Target = tuple[MinerKey, str]  # (miner, pod IP)
+
+
+def status_url(template: str, key: MinerKey, pod_ip: str) -> str:
+    return template.format(pod_ip=pod_ip, port=CONTROL_PORT, namespace=key[0], name=key[1])
+
+
+async def fetch_facts(client: httpx.AsyncClient, url: str) -> RuntimeFacts:
+    response = await client.get(url)
+    response.raise_for_status()
+    document = response.json()
+    if not isinstance(document, dict):
+        raise FactsError("the status document is not a JSON object")
+    return parse_status(document)
+
+
+class StatusPoller:
+    def __init__(
+        self,
+        *,
+        facts: MutableMapping[MinerKey, RuntimeFacts],
+        targets: Callable[[], Iterable[Target]],
+        changed: Callable[[MinerKey], None],
+        url_template: str,
+        concurrency: int,
+        timeout: float,
+        metrics: OperatorMetrics,
+    ) -> None:
+        self.facts = facts
+        self._targets = targets
+        self._changed = changed
+        self._template = url_template
+        self._limit = asyncio.Semaphore(concurrency)
+        self._timeout = timeout
+        self._metrics = metrics
+
+    async def poll_once(self, client: httpx.AsyncClient) -> None:
+        targets = list(self._targets())
+        wanted = {key for key, _ in targets}
+        for gone in [k for k in self.facts if k not in wanted]:
+            del self.facts[gone]
+            self._changed(gone)
+        await asyncio.gather(*(self._poll(client, key, ip) for key, ip in targets))
+
+    async def run(self, every: float) -> None:
+        async with httpx.AsyncClient(timeout=self._timeout) as client:
+            while True:
+                await self.poll_once(client)
+                await asyncio.sleep(every)
+
+    async def _poll(self, client: httpx.AsyncClient, key: MinerKey, pod_ip: str) -> None:
+        url = status_url(self._template, key, pod_ip)
+        async with self._limit:
+            try:
+                facts = await fetch_facts(client, url)
+            except (httpx.HTTPError, FactsError, ValueError) as exc:
+                self._metrics.status_polls.labels("error").inc()
+                logger.info("no status from %s/%s: %s", *key, exc)
+                if self.facts.pop(key, None) is not None:
+                    self._changed(key)
+                return
+        self._metrics.status_polls.labels("ok").inc()
+        if self.facts.get(key) != facts:
+            self.facts[key] = facts
+            self._changed(key)

@@ -1,0 +1,257 @@
+"""One reconcile of one SparketMiner: read, check the gates, converge, publish status.
+
+The shape is CNPG's: fetch (gone means done), guard, resolve what the miner depends on,
+observe what it owns, converge, write status. Each gate that fails stops before anything
+is created and says why in a condition:
+
+1. the hotkey is not already run by an older SparketMiner;
+2. the wallet Secret exists and holds exactly a readable hotkey for `spec.hotkey`;
+3. the Service exists (so a NodePort is allocated), a node is chosen and the advertised
+   endpoint and egress IP resolve, and no other miner advertises that endpoint;
+4. the workload is applied, unless it is a new template for an available miner and the
+   fleet's rollout budget is spent (then it waits for a slot).
+
+Nothing is written when nothing changed: objects carry a content stamp, status is
+compared before it is patched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from sparket_operator.api import conditions as cond
+from sparket_operator.api.v1alpha1 import PAUSED_ANNOTATION, SparketMiner, SparketMinerStatus
+from sparket_operator.kube import observe
+from sparket_operator.kube.client import KubeApi, Obj, resource_path
+from sparket_operator.reconcile import desired, events, network, stamps
+from sparket_operator.reconcile.facts import RuntimeFacts
+from sparket_operator.reconcile.fleet import Fleet, MinerKey, MinerSummary
+from sparket_operator.reconcile.naming import ObjectNames
+from sparket_operator.reconcile.observed import (
+    NodeInfo,
+    Observed,
+    annotation,
+    pinned_node,
+    pod_ready,
+    rollout_settled,
+)
+from sparket_operator.reconcile.placement import choose_node, resolve
+from sparket_operator.reconcile.status import Progress, compute_status
+from sparket_operator.reconcile.wallet import check_wallet_secret
+from sparket_operator.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
+
+# How soon to look again when waiting on something no watch event will announce.
+WAIT_FOR_ROLLOUT_SLOT = 5.0
+WAIT_FOR_ENDPOINT = 10.0
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def summary_of(miner: SparketMiner) -> MinerSummary:
+    meta = miner.metadata
+    return MinerSummary(
+        key=(str(meta["namespace"]), str(meta["name"])),
+        uid=str(meta.get("uid", "")),
+        created=str(meta.get("creationTimestamp", "")),
+        hotkey=miner.spec.hotkey,
+        wallet_secret=miner.spec.wallet.secret_name,
+        endpoint=miner.status.endpoint,
+        node=miner.status.node,
+    )
+
+
+def parse_miner(raw: Mapping[str, object]) -> SparketMiner | None:
+    """The typed miner, or None (logged) for an object the schema should have refused."""
+    try:
+        return SparketMiner.model_validate(raw)
+    except ValidationError as exc:
+        meta = raw.get("metadata") or {}
+        where = f"{meta.get('namespace')}/{meta.get('name')}" if isinstance(meta, dict) else "?"
+        logger.error("ignoring SparketMiner %s that does not parse: %s", where, exc)
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a reconcile decided: the phase it published and when to look again."""
+
+    phase: str | None
+    requeue_after: float | None = None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        api: KubeApi,
+        fleet: Fleet,
+        nodes: Mapping[str, NodeInfo],
+        facts: Mapping[MinerKey, RuntimeFacts],
+        settings: OperatorSettings,
+        now: Callable[[], str] = utc_now,
+    ) -> None:
+        self.api = api
+        self.fleet = fleet
+        self.nodes = nodes
+        self.facts = facts
+        self.settings = settings
+        self._now = now
+        self._instance = socket.gethostname()
+
+    async def reconcile(self, key: MinerKey) -> Outcome:
+        namespace, name = key
+        raw = await observe.miner(self.api, namespace, name)
+        if raw is None:
+            self.fleet.remove(key)
+            return Outcome(None)
+        if raw["metadata"].get("deletionTimestamp"):
+            return Outcome(None)  # owner references let the garbage collector finish
+        miner = parse_miner(raw)
+        if miner is None:
+            return Outcome(None)
+        self.fleet.upsert(summary_of(miner))
+        paused = miner.spec.paused or annotation(raw, PAUSED_ANNOTATION) == "true"
+        if paused and not miner.spec.paused:
+            miner = miner.model_copy(
+                update={"spec": miner.spec.model_copy(update={"paused": True})}
+            )
+        progress, observed, wait = await self._converge(key, miner, Progress(paused=paused))
+        status = await self._publish(raw, miner, progress, observed)
+        return Outcome(status.phase.value if status.phase else None, wait)
+
+    # ---- the gates ------------------------------------------------------------------
+
+    async def _converge(
+        self, key: MinerKey, miner: SparketMiner, progress: Progress
+    ) -> tuple[Progress, Observed, float | None]:
+        owner = self.fleet.hotkey_owner(miner.spec.hotkey)
+        if owner is not None and owner.key != key:
+            progress = replace(progress, duplicate_of="/".join(owner.key))
+            observed = await self._remove_workload(miner)
+            return progress, observed, None
+
+        secret = await observe.secret(self.api, key[0], miner.spec.wallet.secret_name)
+        progress = replace(progress, wallet=check_wallet_secret(secret, hotkey=miner.spec.hotkey))
+        if not progress.wallet or not progress.wallet.valid:
+            return progress, await observe.owned(self.api, miner), None
+
+        observed = await observe.owned(self.api, miner)
+        service = await self._apply(stamps.stamped(network.build_service(miner)), observed.service)
+        observed = replace(observed, service=service)
+
+        node = choose_node(
+            miner.spec,
+            pinned=pinned_node(observed.stateful_set),
+            recorded=miner.status.node,
+            nodes=list(self.nodes.values()),
+            load=self.fleet.load(),
+        )
+        if node is not None:
+            self.fleet.place(key, node)
+        resolution = resolve(
+            miner.spec,
+            service=service,
+            node=self.nodes.get(node) if node else None,
+            shared_egress_ip=self.settings.egress_ip,
+        )
+        progress = replace(progress, node=node, resolution=resolution)
+        if resolution.endpoint is None or resolution.egress_ip is None:
+            return progress, observed, WAIT_FOR_ENDPOINT
+        endpoint_owner = self.fleet.claim_endpoint(key, str(resolution.endpoint))
+        if endpoint_owner != key:
+            progress = replace(progress, endpoint_owner="/".join(endpoint_owner))
+            return progress, await self._remove_workload(miner, observed), None
+
+        return await self._converge_workload(key, miner, progress, observed)
+
+    async def _converge_workload(
+        self, key: MinerKey, miner: SparketMiner, progress: Progress, observed: Observed
+    ) -> tuple[Progress, Observed, float | None]:
+        resolution = progress.resolution
+        assert resolution is not None and resolution.endpoint is not None
+        assert resolution.egress_ip is not None
+        config_map, stateful_set = (
+            stamps.stamped(obj)
+            for obj in desired.desired_objects(
+                miner,
+                node=progress.node,
+                advertised_ip=resolution.endpoint.ip,
+                advertised_port=resolution.endpoint.port,
+                egress_ip=resolution.egress_ip,
+                image=self.settings.runtime_image,
+                image_pull_policy=self.settings.image_pull_policy,
+            )
+        )
+        template_hash = annotation(stateful_set, stamps.APPLIED_HASH_ANNOTATION)
+        progress = replace(progress, template_hash=template_hash)
+        live = observed.stateful_set
+        changing = live is not None and stamps.needs_apply(live, stateful_set)
+        if changing and not self.fleet.may_roll(
+            key, available=pod_ready(observed.pod), limit=self.settings.max_unavailable
+        ):
+            return replace(progress, rollout_queued=True), observed, WAIT_FOR_ROLLOUT_SLOT
+        await self._apply(config_map, observed.config_map)
+        live = await self._apply(stateful_set, live)
+        observed = replace(observed, stateful_set=live)
+        if rollout_settled(live) and (miner.spec.paused or pod_ready(observed.pod)):
+            self.fleet.settled(key)
+        return progress, observed, None
+
+    async def _apply(self, desired_obj: Obj, live: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        if live is not None and not stamps.needs_apply(live, desired_obj):
+            return live
+        return await self.api.apply(desired_obj)
+
+    async def _remove_workload(
+        self, miner: SparketMiner, observed: Observed | None = None
+    ) -> Observed:
+        """A refused miner must own nothing that runs: delete what an earlier pass made."""
+        observed = observed or await observe.owned(self.api, miner)
+        names = ObjectNames.of(miner)
+        ns = str(miner.metadata["namespace"])
+        if observed.stateful_set is not None:
+            await self.api.delete(
+                resource_path("apps/v1", "StatefulSet", namespace=ns, name=names.stateful_set)
+            )
+        if observed.service is not None:
+            await self.api.delete(resource_path("v1", "Service", namespace=ns, name=names.service))
+        return Observed(pod=observed.pod)
+
+    # ---- status -----------------------------------------------------------------------
+
+    async def _publish(
+        self, raw: Obj, miner: SparketMiner, progress: Progress, observed: Observed
+    ) -> SparketMinerStatus:
+        key = (str(miner.metadata["namespace"]), str(miner.metadata["name"]))
+        now = self._now()
+        status = compute_status(
+            miner, progress=progress, observed=observed, facts=self.facts.get(key), now=now
+        )
+        summary = summary_of(miner.model_copy(update={"status": status}))
+        self.fleet.upsert(summary)
+        if status == miner.status:
+            return status
+        await self.api.patch_status(
+            resource_path("sparket.io/v1alpha1", "SparketMiner", namespace=key[0], name=key[1]),
+            status.model_dump(by_alias=True, mode="json"),
+            resource_version=str(raw["metadata"]["resourceVersion"]),
+            kind="SparketMiner",
+        )
+        for old, new in cond.transitions(miner.status.conditions, status.conditions):
+            if events.worth_an_event(old, new):
+                await self.api.create(
+                    resource_path("v1", "Event", namespace=key[0]),
+                    events.event_for(raw, new, now=now, instance=self._instance),
+                )
+        return status

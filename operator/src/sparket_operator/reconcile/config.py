@@ -1,0 +1,111 @@
+"""The operator -> runtime contract: the settings document a miner pod reads at start.
+
+The runtime (`miner_runtime.settings.Settings`) reads a YAML file named by the env
+`SPARKET_CONFIG_FILE`; the operator renders that file from the spec plus what only the
+operator can know (the advertised endpoint, the egress IP) into a ConfigMap. Keys are the
+runtime's own snake_case setting names, and a unit test parses the rendered document with
+the real runtime, so the two sides cannot drift apart silently.
+
+No secret ever goes in here: the wallet is mounted from its Secret at `WALLET_ROOT`, and the
+document only names where to find it. The pod paths below are the other half of the
+contract (the StatefulSet mounts volumes at exactly these paths).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import yaml
+
+from sparket_operator.api import v1alpha1
+from sparket_operator.reconcile import naming
+
+CONFIG_DIR = "/etc/sparket"
+CONFIG_FILE_NAME = "runtime.yaml"
+CONFIG_FILE = f"{CONFIG_DIR}/{CONFIG_FILE_NAME}"
+WALLET_ROOT = "/var/run/sparket/wallets"
+DATA_DIR = "/var/lib/sparket"
+CONTROL_PORT = 8198
+
+# The env variable the runtime reads the config file name from (miner_runtime.settings).
+CONFIG_FILE_ENV = "SPARKET_CONFIG_FILE"
+
+# Listen on every interface: validators reach the axon, and the kubelet's probes and the
+# operator's status poller reach the control API, all from outside the pod.
+_ALL_INTERFACES = "0.0.0.0"
+_ENDPOINT_SCHEMES = ("ws://", "wss://")
+
+
+def runtime_config(
+    spec: v1alpha1.SparketMinerSpec,
+    *,
+    advertised_ip: str,
+    advertised_port: int,
+    egress_ip: str,
+) -> dict[str, Any]:
+    """The runtime's settings document for this spec (plain JSON types only)."""
+    return {
+        "wallet": _wallet(spec.wallet),
+        "axon": {
+            "host": _ALL_INTERFACES,
+            "port": spec.axon.port,
+            "external_ip": advertised_ip,
+            "external_port": advertised_port,
+        },
+        "subtensor": _subtensor(spec.network),
+        "base_miner": _base_miner(spec),
+        "miner_api_enabled": True,
+        "miner_api_host": _ALL_INTERFACES,
+        "miner_api_port": CONTROL_PORT,
+        "data_dir": DATA_DIR,
+        "egress_ip": egress_ip,
+    }
+
+
+def _wallet(wallet: v1alpha1.WalletRef) -> dict[str, Any]:
+    # The Secret's two keys are mounted at <root>/<name>/hotkeys/<hotkey> and
+    # <root>/<name>/coldkeypub.txt: the bittensor wallet layout the runtime loads.
+    return {"name": wallet.wallet_name, "hotkey": wallet.hotkey_name, "path": WALLET_ROOT}
+
+
+def _subtensor(network: v1alpha1.NetworkSpec) -> dict[str, Any]:
+    """A network name goes to `network`; a ws(s):// URL to `chain_endpoint`, which wins."""
+    if network.subtensor.startswith(_ENDPOINT_SCHEMES):
+        return {"chain_endpoint": network.subtensor, "netuid": network.netuid}
+    return {"network": network.subtensor, "netuid": network.netuid}
+
+
+def _base_miner(spec: v1alpha1.SparketMinerSpec) -> dict[str, Any]:
+    return {
+        "batch_size": spec.batch_size,
+        "odds_refresh_seconds": spec.cadence.odds_refresh_seconds,
+        "outcome_check_seconds": spec.cadence.outcome_check_seconds,
+        "jitter_seconds": spec.cadence.jitter_seconds,
+        # A set in meaning: sorted so that reordering the list does not roll the pod.
+        "leagues": sorted({str(league) for league in spec.leagues}),
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """The YAML text of the document, keys sorted (stable across operator restarts)."""
+    return yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
+
+
+def config_hash(document: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the document, first 16 hex digits."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def build_config_map(miner: v1alpha1.SparketMiner, document: dict[str, Any]) -> dict[str, Any]:
+    """The ConfigMap mounted at CONFIG_DIR, holding the document as `runtime.yaml`."""
+    metadata = naming.object_meta(miner, naming.ObjectNames.of(miner).config_map)
+    metadata["annotations"] = {naming.CONFIG_HASH_ANNOTATION: config_hash(document)}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata,
+        "data": {CONFIG_FILE_NAME: render(document)},
+    }

@@ -1,0 +1,41 @@
+"""Everything a miner should own besides its Service, in the order to apply it.
+
+The Service is built (network.build_service) and applied first, on its own: for a
+NodePort without a fixed port, the advertised port is only known once the API server has
+allocated it, and the runtime config below needs it. The ConfigMap goes before the
+StatefulSet so a new pod never starts on a stale config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sparket_operator.api import v1alpha1
+from sparket_operator.reconcile import config, workload
+
+
+def desired_objects(
+    miner: v1alpha1.SparketMiner,
+    *,
+    node: str | None,
+    advertised_ip: str,
+    advertised_port: int,
+    egress_ip: str,
+    image: str,
+    image_pull_policy: str,
+) -> list[dict[str, Any]]:
+    """[ConfigMap, StatefulSet] for the miner; `image` is the operator's default image."""
+    document = config.runtime_config(
+        miner.spec,
+        advertised_ip=advertised_ip,
+        advertised_port=advertised_port,
+        egress_ip=egress_ip,
+    )
+    stateful_set = workload.build_stateful_set(
+        miner,
+        node=node,
+        config_hash=config.config_hash(document),
+        image=image,
+        image_pull_policy=image_pull_policy,
+    )
+    return [config.build_config_map(miner, document), stateful_set]

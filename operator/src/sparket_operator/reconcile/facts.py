@@ -1,0 +1,54 @@
+"""What a miner runtime reports about itself (its `/status` document), parsed leniently.
+
+The runtime is ours, but a version skew between operator and runtime images must not
+break the fleet's status, so unknown fields are ignored and a missing one reads as "not
+reported" rather than an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class RuntimeFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uid: int | None = None
+    state: str | None = None
+    registered: bool | None = None
+    egress_ip: str | None = None
+    validators_connected: int = 0
+    accepted_1h: int = 0
+    rejected_1h: int = 0
+    last_submission_at: str | None = None
+    throttled_by: tuple[str, ...] = ()  # "<validator hotkey>: <reason>" while paused
+
+
+class FactsError(ValueError):
+    """The document is not a runtime status (wrong shape); the message says why."""
+
+
+def parse_status(document: Mapping[str, Any]) -> RuntimeFacts:
+    submissions = document.get("submissions") or {}
+    validators = document.get("validators") or []
+    try:
+        return RuntimeFacts(
+            uid=document.get("uid"),
+            state=document.get("state"),
+            registered=document.get("registered"),
+            egress_ip=document.get("egress_ip"),
+            validators_connected=document.get("validators_connected") or 0,
+            accepted_1h=submissions.get("accepted_last_hour") or 0,
+            rejected_1h=submissions.get("rejected_last_hour") or 0,
+            last_submission_at=submissions.get("last_at"),
+            throttled_by=tuple(
+                f"{v.get('hotkey', '?')[:8]}: {v.get('pause_reason') or 'paused'}"
+                for v in validators
+                if isinstance(v, Mapping) and (v.get("paused_seconds") or 0) > 0
+            ),
+        )
+    except (ValidationError, AttributeError, TypeError) as exc:
+        raise FactsError(f"not a runtime status document: {exc}") from None

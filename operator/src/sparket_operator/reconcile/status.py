@@ -1,0 +1,289 @@
+"""Status from what a reconcile found: conditions, phase and the fleet columns. Pure.
+
+`Progress` records how far the reconcile got (each gate either passed or says why not);
+`compute_status` turns it, the observed objects and the runtime's own report into the
+status to publish. Computing it twice from the same facts gives an equal value, so the
+operator writes status only when something really changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sparket_operator.api import conditions as cond
+from sparket_operator.api.conditions import FALSE, TRUE, UNKNOWN, Verdict
+from sparket_operator.api.v1alpha1 import (
+    ConditionType,
+    Phase,
+    SparketMiner,
+    SparketMinerStatus,
+)
+from sparket_operator.reconcile.facts import RuntimeFacts
+from sparket_operator.reconcile.observed import (
+    Observed,
+    pod_condition,
+    pod_node,
+    pod_ready,
+    rollout_settled,
+)
+from sparket_operator.reconcile.placement import Resolution
+from sparket_operator.reconcile.wallet import WalletVerdict
+
+# Wallet problems that need the user to change the Secret (not merely create it).
+_USER_MUST_FIX = {
+    "ColdkeyPresent",
+    "HotkeyMismatch",
+    "HotkeyEncrypted",
+    "HotkeyUnreadable",
+    "KeyMissing",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one reconcile got. A gate left at None was not reached."""
+
+    paused: bool
+    duplicate_of: str | None = None
+    wallet: WalletVerdict | None = None
+    node: str | None = None
+    resolution: Resolution | None = None
+    endpoint_owner: str | None = None  # another miner already advertises our endpoint
+    rollout_queued: bool = False
+    template_hash: str | None = None
+
+
+def short_hotkey(ss58: str) -> str:
+    return f"{ss58[:5]}…{ss58[-4:]}"
+
+
+def compute_status(
+    miner: SparketMiner,
+    *,
+    progress: Progress,
+    observed: Observed,
+    facts: RuntimeFacts | None,
+    now: str,
+) -> SparketMinerStatus:
+    previous = miner.status
+    generation = miner.metadata.get("generation")
+    verdicts = _verdicts(progress, observed, facts)
+    merged = cond.merge(previous.conditions, verdicts, generation=generation, now=now)
+    ready = pod_ready(observed.pod)
+    # A poll that has not answered yet (say, just after an operator restart) keeps the
+    # last report while the pod stays Ready; a pod that is not Ready reports nothing.
+    keep_previous = facts is None and ready
+    resolution = progress.resolution
+    return SparketMinerStatus(
+        observed_generation=generation,
+        phase=_phase(progress, observed, verdicts),
+        conditions=merged,
+        hotkey=miner.spec.hotkey,
+        hotkey_short=short_hotkey(miner.spec.hotkey),
+        uid=facts.uid if facts else (previous.uid if keep_previous else None),
+        node=progress.node or previous.node,
+        endpoint=(
+            str(resolution.endpoint)
+            if resolution and resolution.endpoint and not progress.endpoint_owner
+            else None
+        ),
+        egress_ip=resolution.egress_ip if resolution else None,
+        validators_connected=_fact(facts, "validators_connected", previous, keep_previous),
+        submitted_1h=_fact(facts, "accepted_1h", previous, keep_previous, "submitted_1h"),
+        rejected_1h=_fact(facts, "rejected_1h", previous, keep_previous),
+        last_submission_time=(facts.last_submission_at if facts else previous.last_submission_time),
+        template_hash=progress.template_hash or previous.template_hash,
+    )
+
+
+def _fact(
+    facts: RuntimeFacts | None,
+    name: str,
+    previous: SparketMinerStatus,
+    keep: bool,
+    status_name: str | None = None,
+) -> int | None:
+    if facts is not None:
+        value = getattr(facts, name)
+        return value if isinstance(value, int) else None
+    if keep:
+        old = getattr(previous, status_name or name)
+        return old if isinstance(old, int) else None
+    return None
+
+
+def _verdicts(progress: Progress, observed: Observed, facts: RuntimeFacts | None) -> list[Verdict]:
+    gates = [_hotkey_unique(progress), _wallet(progress), _exposed(progress)]
+    work = [
+        _scheduled(progress, observed),
+        _available(progress, observed),
+        _up_to_date(progress, observed),
+    ]
+    runtime = _runtime(facts) if pod_ready(observed.pod) else _runtime_unknown()
+    ready = _ready(progress, [*gates, *work])
+    return [ready, *gates, *work, *runtime]
+
+
+def _hotkey_unique(p: Progress) -> Verdict:
+    kind = ConditionType.HOTKEY_UNIQUE
+    if p.duplicate_of:
+        return Verdict(
+            kind,
+            FALSE,
+            "DuplicateHotkey",
+            f"this hotkey is already run by SparketMiner {p.duplicate_of}",
+        )
+    return Verdict(kind, TRUE, "Unique")
+
+
+def _wallet(p: Progress) -> Verdict:
+    kind = ConditionType.WALLET_VALID
+    if p.wallet is None:
+        return Verdict(kind, UNKNOWN, "NotChecked", "an earlier check failed")
+    return Verdict(kind, TRUE if p.wallet.valid else FALSE, p.wallet.reason, p.wallet.message)
+
+
+def _exposed(p: Progress) -> Verdict:
+    kind = ConditionType.EXPOSED
+    if p.endpoint_owner:
+        return Verdict(
+            kind,
+            FALSE,
+            "EndpointConflict",
+            f"SparketMiner {p.endpoint_owner} already advertises this IP:port",
+        )
+    if p.resolution is None:
+        return Verdict(kind, UNKNOWN, "NotResolved", "an earlier check failed")
+    if p.resolution.ok:
+        return Verdict(
+            kind,
+            TRUE,
+            "EndpointResolved",
+            f"advertised {p.resolution.endpoint}, egress {p.resolution.egress_ip}",
+        )
+    return Verdict(kind, FALSE, p.resolution.reason, p.resolution.message)
+
+
+def _scheduled(p: Progress, observed: Observed) -> Verdict:
+    kind = ConditionType.SCHEDULED
+    if p.paused:
+        return Verdict(kind, FALSE, "Paused", "the miner is paused")
+    if observed.pod is None:
+        return Verdict(kind, FALSE, "NoPod", "the miner's pod does not exist yet")
+    node = pod_node(observed.pod)
+    if node:
+        return Verdict(kind, TRUE, "Scheduled", f"on node {node}")
+    scheduled = pod_condition(observed.pod, "PodScheduled") or {}
+    return Verdict(
+        kind,
+        FALSE,
+        scheduled.get("reason") or "Pending",
+        scheduled.get("message") or "the pod is waiting for a node",
+    )
+
+
+def _available(p: Progress, observed: Observed) -> Verdict:
+    kind = ConditionType.AVAILABLE
+    if p.paused:
+        return Verdict(kind, FALSE, "Paused", "the miner is paused")
+    if pod_ready(observed.pod):
+        return Verdict(kind, TRUE, "PodReady")
+    if observed.pod is None:
+        return Verdict(kind, FALSE, "NoPod", "the miner's pod does not exist yet")
+    ready = pod_condition(observed.pod, "Ready") or {}
+    return Verdict(kind, FALSE, "PodNotReady", ready.get("message") or "the pod is not Ready")
+
+
+def _up_to_date(p: Progress, observed: Observed) -> Verdict:
+    kind = ConditionType.UP_TO_DATE
+    if p.rollout_queued:
+        return Verdict(
+            kind,
+            FALSE,
+            "RolloutQueued",
+            "waiting for a fleet rollout slot (maxUnavailable reached)",
+        )
+    if observed.stateful_set is None:
+        return Verdict(kind, FALSE, "NoWorkload", "the workload has not been created")
+    if rollout_settled(observed.stateful_set):
+        return Verdict(kind, TRUE, "Current")
+    return Verdict(kind, FALSE, "Rolling", "the pod is being replaced with the current spec")
+
+
+def _runtime(facts: RuntimeFacts | None) -> list[Verdict]:
+    if facts is None:
+        return _runtime_unknown("NoReport", "the runtime's /status has not answered yet")
+    validators = (
+        Verdict(
+            ConditionType.VALIDATORS_CONNECTED,
+            TRUE,
+            "Connected",
+            f"{facts.validators_connected} validator(s) with a usable token",
+        )
+        if facts.validators_connected
+        else Verdict(
+            ConditionType.VALIDATORS_CONNECTED,
+            FALSE,
+            "NoValidators",
+            "no validator has pushed a usable token yet",
+        )
+    )
+    submitting = (
+        Verdict(
+            ConditionType.SUBMITTING,
+            TRUE,
+            "Accepted",
+            f"{facts.accepted_1h} accepted in the last hour",
+        )
+        if facts.accepted_1h
+        else Verdict(
+            ConditionType.SUBMITTING,
+            FALSE,
+            "NoneAccepted",
+            "no submission accepted in the last hour",
+        )
+    )
+    throttled = (
+        Verdict(ConditionType.THROTTLED, TRUE, "Paused", "; ".join(facts.throttled_by))
+        if facts.throttled_by
+        else Verdict(ConditionType.THROTTLED, FALSE, "NotThrottled")
+    )
+    return [validators, submitting, throttled]
+
+
+def _runtime_unknown(
+    reason: str = "PodNotReady", message: str = "the runtime is not running"
+) -> list[Verdict]:
+    return [
+        Verdict(kind, UNKNOWN, reason, message)
+        for kind in (
+            ConditionType.VALIDATORS_CONNECTED,
+            ConditionType.SUBMITTING,
+            ConditionType.THROTTLED,
+        )
+    ]
+
+
+def _ready(p: Progress, checks: list[Verdict]) -> Verdict:
+    kind = ConditionType.READY
+    if p.paused:
+        return Verdict(kind, FALSE, "Paused", "the miner is paused")
+    failing = next((v for v in checks if not v.ok and v.type is not ConditionType.UP_TO_DATE), None)
+    if failing is None:
+        return Verdict(kind, TRUE, "MinerReady", "axon served, runtime ready")
+    return Verdict(kind, FALSE, failing.reason, failing.message)
+
+
+def _phase(p: Progress, observed: Observed, verdicts: list[Verdict]) -> Phase:
+    by_type = {v.type: v for v in verdicts}
+    if p.duplicate_of or p.endpoint_owner:
+        return Phase.INVALID
+    if p.wallet is not None and p.wallet.reason in _USER_MUST_FIX:
+        return Phase.INVALID
+    if p.paused:
+        return Phase.PAUSED
+    if not by_type[ConditionType.READY].ok:
+        return Phase.STARTING if observed.pod is not None else Phase.PENDING
+    if by_type[ConditionType.THROTTLED].status == TRUE:
+        return Phase.DEGRADED
+    return Phase.RUNNING

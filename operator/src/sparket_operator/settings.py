@@ -1,0 +1,72 @@
+"""The operator's one settings tree: environment (prefix SPARKET_OPERATOR_) over defaults.
+
+Invalid values stop the process with one line naming the variable (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SPARKET_OPERATOR_"
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message is one line naming it."""
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    # Namespaces to watch; empty means cluster-wide (one operator for the whole fleet, so
+    # duplicate hotkeys across namespaces are caught too).
+    namespaces: list[str] = []
+    # The miner runtime image when a SparketMiner does not name one.
+    runtime_image: str = Field(default="sparket-miner-runtime:0.1.0", min_length=1)
+    image_pull_policy: str = Field(default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$")
+    # A shared NAT IP all miners egress through; empty: each node's ExternalIP. Fleet
+    # budgets are keyed on this, so it must be the address validators actually see.
+    egress_ip: str | None = None
+    # Fleet-wide: at most this many available miners are taken down at once by a rollout.
+    max_unavailable: int = Field(default=2, ge=1, le=1000)
+    # Reconciles run by this many workers; each key is handled by one worker at a time.
+    workers: int = Field(default=8, ge=1, le=128)
+    # Every miner is re-checked this often even without events (level-triggered safety).
+    resync_seconds: float = Field(default=600.0, ge=10.0)
+    # Runtime /status polling: period, parallel requests, and the URL (placeholders
+    # {pod_ip}, {port}, {namespace}, {name}).
+    status_poll_seconds: float = Field(default=60.0, ge=1.0)
+    status_poll_concurrency: int = Field(default=16, ge=1, le=256)
+    status_poll_timeout_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
+    status_url_template: str = "http://{pod_ip}:{port}/status"
+    field_manager: str = "sparket-operator"
+    # Probes and metrics of the operator process itself.
+    health_host: str = "0.0.0.0"
+    health_port: int = Field(default=8080, ge=1, le=65535)
+    metrics_port: int = Field(default=9090, ge=0, le=65535)  # 0: no metrics server
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("egress_ip")
+    @classmethod
+    def _is_ip(cls, value: str | None) -> str | None:
+        if value:
+            ipaddress.ip_address(value)
+            return value
+        return None
+
+    @property
+    def clusterwide(self) -> bool:
+        return not self.namespaces
+
+
+def load_settings() -> OperatorSettings:
+    try:
+        return OperatorSettings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        env = ENV_PREFIX + field.split(".")[0].upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {env}: {message}") from None
