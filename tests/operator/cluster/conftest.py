@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import pytest
+from operator_harness import STORAGE_CLASS, OperatorProcess, apply, storage_class
+
+from sparket_devkit.cluster import LocalCluster
 from sparket_devkit.paths import repo_root
 from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
@@ -18,3 +25,45 @@ def sparket_crd(kubectl: Cli) -> str:
     kubectl("apply", "--server-side", "-f", str(repo_root() / DEFAULT_PATH))
     kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
     return CRD_NAME
+
+
+@pytest.fixture(scope="session")
+def test_storage(kubectl: Cli) -> str:
+    """A StorageClass for pre-bound local volumes (the test cluster has no provisioner)."""
+    apply(kubectl, storage_class())
+    return STORAGE_CLASS
+
+
+_namespaces = itertools.count(1)
+
+
+@pytest.fixture
+def ns(kubectl: Cli, sparket_crd: str, test_storage: str) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (kcm's namespace controller)."""
+    name = f"flow-{next(_namespaces)}-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false")
+
+
+@pytest.fixture
+def start_operator(
+    k8s_cluster: LocalCluster, tmp_path: Path, ns: str
+) -> Iterator[Callable[..., OperatorProcess]]:
+    """Starts the real operator for the test's namespace; stopped at teardown."""
+    started: list[OperatorProcess] = []
+
+    def start(**env: str) -> OperatorProcess:
+        process = OperatorProcess(
+            kubeconfig=k8s_cluster.kubeconfig,
+            workdir=tmp_path,
+            namespaces=[ns],
+            extra_env={f"SPARKET_OPERATOR_{k.upper()}": v for k, v in env.items()},
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from sparket_operator.api import conditions as cond
 from sparket_operator.api.v1alpha1 import PAUSED_ANNOTATION, SparketMiner, SparketMinerStatus
-from sparket_operator.kube import observe
+from sparket_operator.kube import errors, observe
 from sparket_operator.kube.client import KubeApi, Obj, resource_path
 from sparket_operator.reconcile import desired, events, network, stamps
 from sparket_operator.reconcile.facts import RuntimeFacts
@@ -42,7 +42,7 @@ from sparket_operator.reconcile.observed import (
     pod_ready,
     rollout_settled,
 )
-from sparket_operator.reconcile.placement import choose_node, resolve
+from sparket_operator.reconcile.placement import Resolution, choose_node, resolve
 from sparket_operator.reconcile.status import Progress, compute_status
 from sparket_operator.reconcile.wallet import check_wallet_secret
 from sparket_operator.settings import OperatorSettings
@@ -147,7 +147,13 @@ class Reconciler:
             return progress, await observe.owned(self.api, miner), None
 
         observed = await observe.owned(self.api, miner)
-        service = await self._apply(stamps.stamped(network.build_service(miner)), observed.service)
+        try:
+            service = await self._apply(
+                stamps.stamped(network.build_service(miner)), observed.service
+            )
+        except errors.Invalid as exc:  # e.g. spec.axon.nodePort already allocated
+            refused = Resolution(None, None, "ServiceRejected", str(exc))
+            return replace(progress, resolution=refused), observed, None
         observed = replace(observed, service=service)
 
         node = choose_node(
