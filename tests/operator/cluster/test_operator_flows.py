@@ -9,7 +9,9 @@ runtime itself from a rendered pod spec).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -430,3 +432,110 @@ def _writes_after_quiet(operator: OperatorProcess, *, quiet_seconds: float) -> f
         if since >= quiet_seconds:
             return last
     raise AssertionError(f"the operator kept writing\n{operator.log()}")
+
+
+class _StatusServer:
+    """Serves runtime /status documents on loopback, one per miner, for the poller.
+
+    KWOK pods cannot run the runtime, so the operator's URL template points here; the
+    documents have the runtime's shape (the contract test checks that against the real
+    runtime)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests += 1
+                document = outer.documents.get(self.path.strip("/"))
+                body = json.dumps(document).encode() if document else b"{}"
+                self.send_response(200 if document else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def template(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/{{namespace}}/{{name}}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _runtime_status(uid: int, *, accepted: int, paused: bool = False) -> dict[str, Any]:
+    validator = {
+        "hotkey": "5Validator" + "x" * 38,
+        "uid": 0,
+        "stake": 1000.0,
+        "token_age_seconds": 12.0,
+        "token_usable": True,
+        "paused_seconds": 31.0 if paused else 0.0,
+        "pause_reason": "cooldown" if paused else None,
+        "accepted": accepted,
+        "rejected": {},
+    }
+    return {
+        "uid": uid,
+        "state": "ready",
+        "registered": True,
+        "egress_ip": "203.0.113.10",
+        "validators": [validator],
+        "validators_connected": 1,
+        "submissions": {
+            "accepted": accepted,
+            "rejected": 1,
+            "last_at": "2026-11-24T10:00:00+00:00",
+            "accepted_last_hour": accepted,
+            "rejected_last_hour": 1,
+        },
+    }
+
+
+def test_runtime_reports_fill_the_fleet_columns(
+    kubectl: Cli, ns: str, start_operator: StartOperator, tmp_path: Path
+) -> None:
+    server = _StatusServer()
+    try:
+        server.documents[f"{ns}/iota"] = _runtime_status(17, accepted=42)
+        operator = start_operator(status_url_template=server.template, status_poll_seconds="1")
+        _deploy(kubectl, ns, tmp_path, "iota")
+        status = wait_status(
+            kubectl,
+            ns,
+            "iota",
+            lambda s: running(s) and s.get("uid") == 17,
+            what="iota reports uid 17",
+            operator=operator,
+        )
+        assert (status["validatorsConnected"], status["submitted1h"], status["rejected1h"]) == (
+            1,
+            42,
+            1,
+        )
+        assert condition(status, "Submitting")["status"] == "True"
+        row = kubectl("get", "sparketminer", "iota", "-n", ns, "--no-headers").stdout.split()
+        assert row[4] == "17" and "42" in row  # NAME READY PHASE HOTKEY UID ...
+
+        server.documents[f"{ns}/iota"] = _runtime_status(17, accepted=43, paused=True)
+        degraded = wait_status(
+            kubectl,
+            ns,
+            "iota",
+            lambda s: s.get("phase") == "Degraded",
+            what="iota throttled",
+            operator=operator,
+        )
+        assert condition(degraded, "Throttled")["status"] == "True"
+        assert "cooldown" in condition(degraded, "Throttled")["message"]
+    finally:
+        server.close()

@@ -1,0 +1,524 @@
+"""The operator -> runtime contract, end to end: what the operator renders runs as-is.
+
+The operator renders a miner's ConfigMap and StatefulSet; this test lays out the pod those
+objects describe in a temp dir, read generically from the rendered pod spec (each volume
+mount of the `miner` container filled from its volume, env paths moved under the temp dir),
+starts the real `python -m miner_runtime` with the container's args and env, and lets it
+mine against a local validator. Then the operator's own poller code reads the runtime's
+`/status`: the report the operator builds its status columns from.
+
+What the test changes, and why, is listed in `test_overrides`. The chain is the one
+simulated part: bittensor's MockSubtensor, in the runtime's process seeded from a neurons
+file, in this process read by the validator; both are seeded with the same neurons in the
+same order, so they agree on uids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import itertools
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from bittensor.utils.mock.subtensor_mock import MockSubtensor
+from bittensor_wallet import Keypair
+
+from sparket_devkit.cluster import wait_for
+from sparket_devkit.ports import free_port
+from sparket_devkit.validator.ingest import Catalog, Event, Market
+from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
+from sparket_devkit.validator.server import LocalValidator
+from sparket_devkit.wallets import generated_wallet
+from sparket_operator.api import v1alpha1
+from sparket_operator.controller.poller import fetch_facts, status_url
+from sparket_operator.reconcile import desired, workload
+from sparket_operator.reconcile.facts import RuntimeFacts
+from sparket_operator.reconcile.wallet import check_wallet_secret
+from sparket_operator.settings import OperatorSettings
+
+NETUIDS = itertools.count(6100)
+"""MockSubtensor state is process-wide: each test takes a netuid nobody else uses."""
+
+NAMESPACE = "miners"
+NAME = "contract"
+SECRET_NAME = "contract-hotkey"
+LEAGUES = ["nfl", "epl"]  # NBA is in the validator's catalog too, and must never be priced
+BATCH_SIZE = 2
+PRIVATE_FIELDS = ("privateKey", "secretPhrase", "secretSeed")
+
+# The operator's resolved addresses: documentation addresses (RFC 5737), as the operator
+# would resolve a node's ExternalIP. A loopback test overrides them (see `test_overrides`).
+RESOLVED_IP = "203.0.113.10"
+RESOLVED_PORT = 31234
+# The miner's egress as the validator sees it. Not 127.0.0.1: a bittensor Dendrite rewrites
+# a target IP equal to its own external IP to 0.0.0.0, which is not loopback.
+MINER_EGRESS_IP = "127.0.0.2"
+HOUR = 3600.0
+
+_OPERATOR_DEFAULTS = OperatorSettings.model_fields
+
+
+# --- the operator's side --------------------------------------------------------------
+
+
+def wallet_secret(hotkey_file: Path, coldkeypub_file: Path) -> dict[str, Any]:
+    """The wallet Secret as the API server returns it: base64 `data`."""
+
+    def b64(path: Path) -> str:
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": SECRET_NAME, "namespace": NAMESPACE},
+        "data": {"hotkey": b64(hotkey_file), "coldkeypub.txt": b64(coldkeypub_file)},
+    }
+
+
+def sparket_miner(hotkey: str, netuid: int) -> v1alpha1.SparketMiner:
+    return v1alpha1.SparketMiner.model_validate(
+        {
+            "apiVersion": v1alpha1.API_VERSION,
+            "kind": v1alpha1.KIND,
+            "metadata": {
+                "name": NAME,
+                "namespace": NAMESPACE,
+                "uid": "0d7f9d3e-6a43-4c43-9b6e-5f3c1f0a6100",
+                "generation": 1,
+                "resourceVersion": "1",
+            },
+            "spec": {
+                "hotkey": hotkey,
+                # Not the defaults, so the wallet layout provably comes from the spec.
+                "wallet": {
+                    "secretName": SECRET_NAME,
+                    "walletName": "fleet",
+                    "hotkeyName": "contract",
+                },
+                "network": {"subtensor": "mock", "netuid": netuid},
+                "leagues": LEAGUES,
+                "batchSize": BATCH_SIZE,
+                # No start-up jitter: the first odds cycle runs right after the game sync.
+                "cadence": {"jitterSeconds": 0},
+            },
+        }
+    )
+
+
+# --- the pod, laid out in a temp dir --------------------------------------------------
+
+
+def _under(path: str, mount: str) -> bool:
+    """`path` is `mount` or inside it (whole path components: /tmpx is not under /tmp)."""
+    return PurePosixPath(path).is_relative_to(PurePosixPath(mount))
+
+
+def host_path(pod_path: str, mounts: Mapping[str, Path]) -> Path | None:
+    """Where the pod path `pod_path` lives in the temp dir (deepest mount wins); None if it
+    is under no mount (it would be on the pod's read-only root filesystem)."""
+    for mount in sorted(mounts, key=lambda m: len(PurePosixPath(m).parts), reverse=True):
+        if _under(pod_path, mount):
+            return mounts[mount] / PurePosixPath(pod_path).relative_to(mount)
+    return None
+
+
+def rewrite_paths(document: Any, mounts: Mapping[str, Path], outside: list[str]) -> Any:
+    """`document` with every string that is an absolute pod path under a mount replaced
+    by its temp-dir path; absolute paths under no mount are appended to `outside`."""
+    if isinstance(document, dict):
+        return {key: rewrite_paths(value, mounts, outside) for key, value in document.items()}
+    if isinstance(document, list):
+        return [rewrite_paths(value, mounts, outside) for value in document]
+    if isinstance(document, str) and document.startswith("/"):
+        moved = host_path(document, mounts)
+        if moved is None:
+            outside.append(document)
+            return document
+        return str(moved)
+    return document
+
+
+@dataclass(frozen=True)
+class Pod:
+    """The `miner` container as the kubelet would start it, under `root`."""
+
+    root: Path
+    mounts: dict[str, Path]  # mountPath -> its temp dir
+    args: list[str]
+    env: dict[str, str]  # the container's env, paths moved under `root`
+    outside_mounts: list[str]  # absolute paths in env or config files under no mount
+
+
+def _write(target: Path, content: bytes, mode: int) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    target.chmod(mode)
+
+
+def materialise_pod(
+    stateful_set: Mapping[str, Any],
+    *,
+    config_maps: Mapping[str, Mapping[str, Any]],
+    secrets: Mapping[str, Mapping[str, Any]],
+    container_name: str,
+    root: Path,
+) -> Pod:
+    """Lay out `container_name`'s mounts under `root`, from its pod template's volumes."""
+    pod_spec = stateful_set["spec"]["template"]["spec"]
+    (container,) = [c for c in pod_spec["containers"] if c["name"] == container_name]
+    volumes = {volume["name"]: volume for volume in pod_spec.get("volumes", [])}
+    claims = {claim["metadata"]["name"] for claim in stateful_set["spec"]["volumeClaimTemplates"]}
+    mounts = {
+        mount["mountPath"]: root / PurePosixPath(mount["mountPath"]).relative_to("/")
+        for mount in container["volumeMounts"]
+    }
+    outside: list[str] = []
+    config_files: list[Path] = []
+    for mount in container["volumeMounts"]:
+        assert "subPath" not in mount, "subPath mounts are not materialised here"
+        target = mounts[mount["mountPath"]]
+        target.mkdir(parents=True)
+        name = mount["name"]
+        if name in claims:
+            continue  # a fresh PVC: an empty directory
+        volume = volumes[name]
+        if "emptyDir" in volume:
+            continue
+        if "configMap" in volume:
+            source = volume["configMap"]
+            data: dict[str, bytes] = {
+                key: text.encode("utf-8")
+                for key, text in config_maps[source["name"]]["data"].items()
+            }
+            default_mode = source.get("defaultMode", 0o644)  # the kubelet's default
+        elif "secret" in volume:
+            source = volume["secret"]
+            data = {
+                key: base64.b64decode(value, validate=True)
+                for key, value in secrets[source["secretName"]]["data"].items()
+            }
+            default_mode = source.get("defaultMode", 0o644)
+        else:
+            raise AssertionError(f"volume {name}: a kind this test does not materialise")
+        # With `items`, only the listed keys are mounted, each at its `path`.
+        items = source.get("items") or [{"key": key, "path": key} for key in data]
+        for item in items:
+            path = target / item["path"]
+            _write(path, data[item["key"]], item.get("mode", default_mode))
+            if "configMap" in volume and path.suffix in (".yaml", ".yml"):
+                config_files.append(path)
+    # Config files name pod paths (the wallet, the data dir): move them under the root.
+    for path in config_files:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        moved = rewrite_paths(document, mounts, outside)
+        mode = path.stat().st_mode & 0o777
+        _write(path, yaml.safe_dump(moved, sort_keys=True).encode("utf-8"), mode)
+    env: dict[str, str] = {}
+    for var in container.get("env", []):
+        assert "valueFrom" not in var, f"env {var['name']} is read from an object"
+        env[var["name"]] = rewrite_paths(var["value"], mounts, outside)
+    assert "envFrom" not in container
+    return Pod(root, mounts, list(container.get("args", [])), env, outside)
+
+
+# --- the runtime process --------------------------------------------------------------
+
+
+@dataclass
+class Runtime:
+    process: subprocess.Popen[bytes]
+    log: Path
+    control_port: int
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """Complete JSON log lines named `name` (a line being written is skipped)."""
+        lines = self.log_text().split("\n")[:-1]
+        return [e for e in map(json.loads, lines) if e.get("event") == name]
+
+    def ready(self) -> bool:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.control_port}/ready", timeout=2)
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+
+def start_runtime(command: list[str], env: dict[str, str], log: Path, control_port: int) -> Runtime:
+    """Output goes to a file: a full pipe would stall the runtime."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    return Runtime(process, log, control_port)
+
+
+async def poll_status(url: str) -> RuntimeFacts:
+    """One poll as the operator's StatusPoller makes it."""
+    timeout = _OPERATOR_DEFAULTS["status_poll_timeout_seconds"].default
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        return await fetch_facts(client, url)
+
+
+def catalog() -> Catalog:
+    now = time.time()
+    return Catalog(
+        [
+            Event(
+                event_id=1,
+                start=now + 5 * HOUR,
+                home_team="Kansas City Chiefs",
+                away_team="Buffalo Bills",
+                markets=(Market(101), Market(102, "SPREAD", -3.5), Market(103, "TOTAL", 47.5)),
+            ),
+            Event(
+                event_id=2,
+                start=now + 30 * HOUR,
+                home_team="Arsenal",
+                away_team="Chelsea",
+                league="epl",
+                sport="soccer",
+                markets=(Market(201), Market(202, "TOTAL", 2.5)),
+            ),
+            Event(
+                event_id=3,
+                start=now + 8 * HOUR,
+                home_team="Boston Celtics",
+                away_team="Miami Heat",
+                league="nba",
+                sport="nba",
+                markets=(Market(301),),
+            ),
+        ]
+    )
+
+
+PRICED_MARKETS = {101, 102, 103, 201, 202}  # the nfl and epl ones: spec.leagues
+
+
+# --- the test -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[Any]]:
+    """Things to stop at teardown, whatever happened: validators and runtime processes."""
+    started: list[Any] = []
+    yield started
+    for thing in reversed(started):
+        if isinstance(thing, Runtime):
+            if not thing.exited():
+                thing.process.kill()
+                thing.process.wait(timeout=10)
+        else:
+            thing.stop()
+
+
+def test_the_rendered_pod_runs_the_runtime_and_the_poller_reads_its_status(
+    tmp_path: Path, cleanup: list[Any]
+) -> None:
+    netuid = next(NETUIDS)
+
+    # 1. A miner with a freshly generated hotkey, and its wallet Secret as the API has it.
+    source = generated_wallet(tmp_path / "keys", "source")
+    hotkey = source.hotkey.ss58_address
+    hotkey_file = Path(source.hotkey_file.path)
+    keyfile = json.loads(hotkey_file.read_text(encoding="utf-8"))
+    key_material = [keyfile[f] for f in PRIVATE_FIELDS if keyfile.get(f)]
+    key_material.append(base64.b64encode(hotkey_file.read_bytes()).decode("ascii"))
+    assert len(key_material) >= 2  # a hotkey file with a private key in it
+    secret = wallet_secret(hotkey_file, Path(source.coldkeypub_file.path))
+    miner = sparket_miner(hotkey, netuid)
+
+    # 2. What the operator would apply, and its verdict on the Secret.
+    verdict = check_wallet_secret(copy.deepcopy(secret), hotkey=hotkey)
+    assert verdict.valid, verdict
+    objects = desired.desired_objects(
+        miner,
+        node=None,
+        advertised_ip=RESOLVED_IP,
+        advertised_port=RESOLVED_PORT,
+        egress_ip=RESOLVED_IP,
+        image=_OPERATOR_DEFAULTS["runtime_image"].default,
+        image_pull_policy=_OPERATOR_DEFAULTS["image_pull_policy"].default,
+    )
+    config_map, stateful_set = objects
+    assert (config_map["kind"], stateful_set["kind"]) == ("ConfigMap", "StatefulSet")
+    rendered_text = json.dumps(objects)
+    for material in key_material:
+        assert material not in rendered_text  # not in env, not in the ConfigMap, nowhere
+    rendered_config = {
+        key: yaml.safe_load(text)
+        for key, text in config_map["data"].items()
+        if key.endswith(".yaml")
+    }
+
+    # 3. The pod, laid out under tmp_path/pod as the kubelet would mount it.
+    pod = materialise_pod(
+        stateful_set,
+        config_maps={config_map["metadata"]["name"]: config_map},
+        secrets={SECRET_NAME: secret},
+        container_name=workload.MINER_CONTAINER,
+        root=tmp_path / "pod",
+    )
+    assert pod.outside_mounts == []  # every path the pod is told about is a volume
+    for value in pod.env.values():
+        for material in key_material:
+            assert material not in value
+
+    # The validator's chain (this process) and the runtime's (its neurons file): the same
+    # neurons in the same order, so both give the miner the same uid.
+    validator_key = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+    owner = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
+    validator_port = free_port()
+    neurons: list[dict[str, Any]] = [
+        {
+            "hotkey": validator_key.ss58_address,
+            "coldkey": owner.ss58_address,
+            "stake": 1000.0,
+            "validator_permit": True,
+            "ip": "127.0.0.1",
+            "port": validator_port,
+        },
+        {"hotkey": hotkey, "coldkey": source.coldkeypub.ss58_address},
+    ]
+    neurons_file = tmp_path / "neurons.json"
+    neurons_file.write_text(json.dumps(neurons), encoding="utf-8")
+    subtensor = MockSubtensor()
+    uids = {n["hotkey"]: register(subtensor, netuid, n["hotkey"], n["coldkey"]) for n in neurons}
+    serve_axon(subtensor, netuid, validator_key.ss58_address, "127.0.0.1", validator_port)
+    view = chain_view(subtensor, netuid)
+    validator = LocalValidator(
+        validator_key,
+        port=validator_port,
+        registered_hotkeys=view.registered_hotkeys,
+        push_targets=view.push_targets,
+        catalog=catalog(),
+        push_interval_seconds=1.0,
+    )
+    validator.start()
+    cleanup.append(validator)
+
+    # 4. The real runtime, started from the pod: its args, its env, plus the overrides.
+    axon_port, control_port = free_port(), free_port()
+    test_overrides = {
+        # The chain is the one simulated part: MockSubtensor, seeded with the neurons above.
+        # (The rendered config already says network `mock`; the env names it again so the
+        # runtime could not reach a real chain even if that changed.)
+        "SPARKET_SUBTENSOR__NETWORK": "mock",
+        "SPARKET_SUBTENSOR__MOCK_NEURONS_FILE": str(neurons_file),
+        # Free loopback ports: the pod's fixed ports could clash on a shared test machine.
+        "SPARKET_AXON__PORT": str(axon_port),
+        "SPARKET_MINER_API_PORT": str(control_port),
+        # In a pod the control API listens on all interfaces for the kubelet and the
+        # operator; here only this test asks, on loopback.
+        "SPARKET_MINER_API_HOST": "127.0.0.1",
+        # A loopback test cannot use the public IPs the operator resolved: the runtime
+        # advertises its loopback axon and reports a loopback egress.
+        "SPARKET_EGRESS_IP": MINER_EGRESS_IP,
+        "SPARKET_AXON__EXTERNAL_IP": "127.0.0.1",
+        "SPARKET_AXON__EXTERNAL_PORT": str(axon_port),
+    }
+    assert not set(test_overrides) & set(pod.env)  # nothing the pod sets is overridden
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "HOME": str(pod.root),  # only if the container sets none (it sets HOME=/tmp)
+        **pod.env,
+        **test_overrides,
+    }
+    runtime = start_runtime(
+        [sys.executable, "-m", "miner_runtime", *pod.args],
+        env,
+        tmp_path / "miner.log",
+        control_port,
+    )
+    cleanup.append(runtime)
+
+    # 5. Healthy: ready (registered on the simulated chain), and talking to the validator.
+    wait_for(lambda: runtime.ready() or runtime.exited(), timeout=30, what="/ready")
+    assert not runtime.exited(), runtime.log_text()
+    wait_for(
+        lambda: runtime.events("fetch_game_data") or runtime.exited(),
+        timeout=30,
+        what="the runtime's first game-data sync",
+    )
+    assert not runtime.exited(), runtime.log_text()
+    (sync,) = runtime.events("fetch_game_data")
+    assert sync["validator"] == validator.hotkey and sync["games"] == 3
+    accepted: Any = validator.counters()["requests_accepted"]
+    assert accepted >= 1  # the game-data request: it needs no token
+    # Publish the runtime's axon on the validator's chain: the validator now pushes it a
+    # token (CONNECTION_INFO), and the runtime pushes odds with it.
+    serve_axon(subtensor, netuid, hotkey, "127.0.0.1", axon_port)
+
+    def stored() -> set[int]:
+        return {row.market_id for row in validator.odds_rows if row.hotkey == hotkey}
+
+    wait_for(
+        lambda: stored() == PRICED_MARKETS or runtime.exited(),
+        timeout=40,
+        what="odds for every market of the configured leagues",
+    )
+    assert stored() == PRICED_MARKETS, runtime.log_text()  # nba (not in spec.leagues): none
+
+    # 6. The operator's poller reads /status: the contract between the two deployables.
+    default_template = _OPERATOR_DEFAULTS["status_url_template"].default
+    operator_url = httpx.URL(status_url(default_template, (NAMESPACE, NAME), "127.0.0.1"))
+    url = str(operator_url.copy_with(port=control_port))  # the one overridden port
+    facts = asyncio.run(poll_status(url))
+    assert facts.uid == uids[hotkey] != uids[validator.hotkey]
+    assert facts.registered is True
+    assert facts.egress_ip == MINER_EGRESS_IP
+    assert facts.state == "mining"
+    assert facts.validators_connected == 1
+    assert facts.accepted_1h >= 1 and facts.rejected_1h == 0
+    assert facts.last_submission_at is not None and facts.throttled_by == ()
+
+    # The rest of the runtime's settings came from the rendered config.
+    (document,) = rendered_config.values()
+    cycles = [c for c in runtime.events("base_miner_odds_cycle") if c["submitted"]]
+    assert sum(c["submitted"] for c in cycles) == len(PRICED_MARKETS)
+    for cycle in cycles:  # batches of spec.batchSize
+        assert cycle["batches"] == math.ceil(cycle["submitted"] / BATCH_SIZE), cycle
+    wallet_root = host_path(document["wallet"]["path"], pod.mounts)
+    data_dir = host_path(document["data_dir"], pod.mounts)
+    assert wallet_root is not None and data_dir is not None
+    wallet_dir = wallet_root / document["wallet"]["name"]
+    wallet_files = {p.relative_to(wallet_dir).as_posix() for p in wallet_dir.rglob("*")}
+    # Exactly the two projected items, and nothing the runtime wrote there (read-only).
+    assert wallet_files == {"coldkeypub.txt", "hotkeys", f"hotkeys/{document['wallet']['hotkey']}"}
+    assert any(data_dir.iterdir()), "the runtime keeps its database on the data volume"
+    counted: dict[str, Any] = validator.counters()
+    for table, key in (("hotkeys", hotkey), ("ips", MINER_EGRESS_IP)):
+        record = counted[table].get(key)
+        assert record is None or (record["failures"], record["violations"]) == (0, 0), record
+
+    # 7. SIGTERM: a clean exit, JSON logs, and no key material in them.
+    runtime.process.send_signal(signal.SIGTERM)
+    assert runtime.process.wait(timeout=30) == 0, runtime.log_text()
+    output = runtime.log_text()
+    events = [json.loads(line)["event"] for line in output.splitlines() if line.strip()]
+    assert "miner_started" in events and events[-1] == "miner_stopped"
+    (started,) = runtime.events("miner_started")
+    assert started["hotkey"] == hotkey and started["egress_ip"] == MINER_EGRESS_IP
+    for material in key_material:
+        assert material not in output
