@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sparket_devkit.paths import repo_root
 from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.api.v1alpha1 import (
     API_VERSION,
@@ -301,3 +302,19 @@ def test_explain_shows_the_model_docstrings(kubectl: Cli, sparket_crd: str) -> N
     explained = kubectl("explain", "sparketminers.spec.wallet").stdout
     assert "The Secret holding the hotkey only" in explained
     assert "secretName" in explained
+
+
+def test_the_shipped_sample_is_accepted_by_the_api_server(kubectl: Cli, ns: str) -> None:
+    sample = (repo_root() / "manifests" / "samples" / "sparketminer.yaml").read_text()
+    result = kubectl(
+        "apply",
+        "--dry-run=server",
+        "-n",
+        ns,
+        "-f",
+        "-",
+        stdin=sample.replace("namespace: sparket", f"namespace: {ns}"),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sparketminer.sparket.io/miner-1 created (server dry run)" in result.stdout

@@ -162,6 +162,7 @@ class Reconciler:
             recorded=miner.status.node,
             nodes=list(self.nodes.values()),
             load=self.fleet.load(),
+            shared_egress_ip=self.settings.egress_ip,
         )
         if node is not None:
             self.fleet.place(key, node)

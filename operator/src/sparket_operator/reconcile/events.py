@@ -40,7 +40,7 @@ def worth_an_event(old: Condition | None, new: Condition) -> bool:
     if new.type not in _EVENTFUL or new.status == UNKNOWN:
         return False
     if old is None or old.status == UNKNOWN:
-        if new.type is ConditionType.READY:
+        if new.type in (ConditionType.READY, ConditionType.THROTTLED):
             return new.status == TRUE
         return (
             new.type in _BAD_FROM_THE_START

@@ -45,7 +45,7 @@ def parse_status(document: Mapping[str, Any]) -> RuntimeFacts:
             rejected_1h=submissions.get("rejected_last_hour") or 0,
             last_submission_at=submissions.get("last_at"),
             throttled_by=tuple(
-                f"{v.get('hotkey', '?')[:8]}: {v.get('pause_reason') or 'paused'}"
+                f"{str(v.get('hotkey') or '?')[:8]}: {v.get('pause_reason') or 'paused'}"
                 for v in validators
                 if isinstance(v, Mapping) and (v.get("paused_seconds") or 0) > 0
             ),

@@ -41,17 +41,22 @@ class Resolution:
         return self.endpoint is not None and self.egress_ip is not None
 
 
-def eligible(node: NodeInfo, spec: SparketMinerSpec) -> bool:
+def eligible(node: NodeInfo, spec: SparketMinerSpec, *, shared_egress_ip: str | None) -> bool:
+    """Can this miner run on `node` and still resolve an endpoint and an egress IP?
+
+    The node's ExternalIP is needed unless something else stands in for both of its uses:
+    a shared egress IP for the egress, and a load balancer or `axon.externalIP` for the
+    advertised address."""
     selector = spec.placement.node_selector
+    advertised_elsewhere = (
+        spec.axon.exposure is not Exposure.NODE_PORT or spec.axon.external_ip is not None
+    )
+    needs_node_ip = not (shared_egress_ip and advertised_elsewhere)
     return (
         node.ready
         and node.schedulable
         and all(node.labels.get(k) == v for k, v in selector.items())
-        and (
-            spec.axon.exposure is not Exposure.NODE_PORT
-            or node.external_ip is not None
-            or spec.axon.external_ip is not None
-        )
+        and (node.external_ip is not None or not needs_node_ip)
     )
 
 
@@ -62,6 +67,7 @@ def choose_node(
     recorded: str | None,
     nodes: Sequence[NodeInfo],
     load: Mapping[str, int],
+    shared_egress_ip: str | None = None,
 ) -> str | None:
     """The node this miner runs on; None when no node is eligible yet."""
     if spec.placement.node_name:
@@ -69,7 +75,7 @@ def choose_node(
     for sticky in (pinned, recorded):
         if sticky is not None:
             return sticky
-    candidates = [n for n in nodes if eligible(n, spec)]
+    candidates = [n for n in nodes if eligible(n, spec, shared_egress_ip=shared_egress_ip)]
     if not candidates:
         return None
     return min(candidates, key=lambda n: (load.get(n.name, 0), n.name)).name

@@ -282,6 +282,9 @@ def _phase(p: Progress, observed: Observed, verdicts: list[Verdict]) -> Phase:
         return Phase.INVALID
     if p.paused:
         return Phase.PAUSED
+    gates = (ConditionType.HOTKEY_UNIQUE, ConditionType.WALLET_VALID, ConditionType.EXPOSED)
+    if not all(by_type[g].ok for g in gates):
+        return Phase.PENDING
     if not by_type[ConditionType.READY].ok:
         return Phase.STARTING if observed.pod is not None else Phase.PENDING
     if by_type[ConditionType.THROTTLED].status == TRUE:
