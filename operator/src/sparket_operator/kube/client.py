@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -52,12 +53,16 @@ def resource_path(
     return path
 
 
-def load_api_client() -> k8s.ApiClient:
-    """In a pod: the service account; elsewhere: KUBECONFIG / ~/.kube/config."""
-    try:
-        k8s_config.load_incluster_config()
-    except k8s_config.ConfigException:
-        k8s_config.load_kube_config()
+def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
+    """`kubeconfig` when given; else in a pod the service account, elsewhere $KUBECONFIG
+    or ~/.kube/config."""
+    if kubeconfig is not None:
+        k8s_config.load_kube_config(config_file=kubeconfig)
+    else:
+        try:
+            k8s_config.load_incluster_config()
+        except k8s_config.ConfigException:
+            k8s_config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
     configuration = k8s.Configuration.get_default_copy()
     configuration.connection_pool_maxsize = 32
     return k8s.ApiClient(configuration)
