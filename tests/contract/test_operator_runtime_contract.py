@@ -522,3 +522,12 @@ def test_the_rendered_pod_runs_the_runtime_and_the_poller_reads_its_status(
     assert started["hotkey"] == hotkey and started["egress_ip"] == MINER_EGRESS_IP
     for material in key_material:
         assert material not in output
+
+
+def test_the_operator_and_the_runtime_know_the_same_leagues() -> None:
+    """Each image carries its own copy of the league codes (the operator image has no
+    runtime); this keeps the CRD's enum and what the runtime prices in step."""
+    from miner_runtime.protocol.models import League as RuntimeLeague
+    from sparket_operator.api.v1alpha1 import League as OperatorLeague
+
+    assert [league.value for league in OperatorLeague] == [league.value for league in RuntimeLeague]

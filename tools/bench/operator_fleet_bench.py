@@ -8,9 +8,9 @@ Measures what issue 4 asks for, with the real `python -m sparket_operator` proce
   over an idle window that includes several full resyncs;
 * the operator's RSS with the whole fleet known (target <= 200 MB).
 
-The wallet Secrets (one fresh hotkey each) are created before the clock starts. KWOK
-runs the nodes; there is no storage provisioner, so the 1,000 pods stay Pending on their
-claims (phase Starting): the benchmark measures the operator, not the scheduler.
+The wallet Secrets (one fresh hotkey each) and a pre-bound PersistentVolume per miner
+(the test cluster has no provisioner) are created before the clock starts. KWOK runs the
+nodes and makes the pods Running; the clock also records when all 1,000 are Running.
 
     python3 -m uv run --locked --all-packages python tools/bench/operator_fleet_bench.py
 """
@@ -23,6 +23,7 @@ import collections
 import concurrent.futures
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -77,25 +78,50 @@ def secrets(count: int, root: Path) -> list[tuple[str, dict[str, Any]]]:
     return made
 
 
+STORAGE_CLASS = "bench-local"
+
+
 def miner(i: int, hotkey: str) -> dict[str, Any]:
     return {
         "apiVersion": "sparket.io/v1alpha1",
         "kind": "SparketMiner",
         "metadata": {"name": f"miner-{i:04d}", "namespace": NAMESPACE},
-        "spec": {"hotkey": hotkey, "wallet": {"secretName": f"wallet-{i}"}, "leagues": ["nfl"]},
+        "spec": {
+            "hotkey": hotkey,
+            "wallet": {"secretName": f"wallet-{i}"},
+            "leagues": ["nfl"],
+            "storage": {"storageClassName": STORAGE_CLASS},
+        },
+    }
+
+
+def volume(i: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"bench-{i:04d}"},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": STORAGE_CLASS,
+            "hostPath": {"path": f"/var/lib/bench/{i}"},
+            "claimRef": {"namespace": NAMESPACE, "name": f"data-miner-{i:04d}-0"},
+        },
     }
 
 
 def done_count(cluster: LocalCluster) -> tuple[int, collections.Counter[str]]:
+    """(miners with status written for their generation, miners by phase)."""
     items = cluster.client().call("GET", MINERS, timeout=60)["items"]
     phases: collections.Counter[str] = collections.Counter()
     done = 0
     for item in items:
         status = item.get("status") or {}
         phases[str(status.get("phase"))] += 1
-        if status.get("phase") and status.get("observedGeneration") == item["metadata"][
-            "generation"
-        ]:
+        if (
+            status.get("phase")
+            and status.get("observedGeneration") == item["metadata"]["generation"]
+        ):
             done += 1
     return done, phases
 
@@ -123,6 +149,15 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
             what="CRD established",
         )
         api.call("POST", "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+        api.call(
+            "POST",
+            "/apis/storage.k8s.io/v1/storageclasses",
+            {
+                "metadata": {"name": STORAGE_CLASS},
+                "provisioner": "kubernetes.io/no-provisioner",
+                "volumeBindingMode": "Immediate",
+            },
+        )
         print(f"generating {count} hotkeys and Secrets ...", flush=True)
         wallets = secrets(count, workdir / "wallets")
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
@@ -130,6 +165,12 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
                 pool.map(
                     lambda s: api.call("POST", f"/api/v1/namespaces/{NAMESPACE}/secrets", s[1]),
                     wallets,
+                )
+            )
+            list(
+                pool.map(
+                    lambda i: api.call("POST", "/api/v1/persistentvolumes", volume(i)),
+                    range(count),
                 )
             )
 
@@ -178,10 +219,14 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
             time.sleep(2)
         converged = time.monotonic() - started
         rss_converged = vm_rss_mib(operator.pid)
+        while phases.get("Running", 0) < count and time.monotonic() - started < 900:
+            time.sleep(5)
+            _, phases = done_count(cluster)
+        all_running = time.monotonic() - started
 
         # Idle: wait until writes stop, then count writes over a window with resyncs.
         last, quiet = scrape(metrics, "sparket_operator_api_writes_total"), 0.0
-        while quiet < 20:
+        while quiet < 30 and time.monotonic() - started < 1200:
             time.sleep(5)
             now = scrape(metrics, "sparket_operator_api_writes_total")
             quiet = quiet + 5 if now == last else 0.0
@@ -195,6 +240,7 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
             "miners": count,
             "create_calls_seconds": round(created, 1),
             "all_status_written_seconds": round(converged, 1),
+            "all_running_seconds": round(all_running, 1),
             "progress": progress[:: max(1, len(progress) // 12)] + progress[-1:],
             "phases": dict(phases),
             "writes_total_at_convergence": last,
@@ -228,6 +274,8 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=180.0)
     parser.add_argument("--resync-seconds", type=float, default=60.0)
     args = parser.parse_args()
+    # SIGTERM (timeout, Ctrl-C from a wrapper) must still stop the cluster in `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.chdir(repo_root())
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
         result = run(args.miners, args.idle_seconds, args.resync_seconds, Path(tmp))
