@@ -31,7 +31,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sparket_devkit.cluster import LocalCluster, wait_for
+from sparket_devkit.cluster import FakeNode, LocalCluster, wait_for
 from sparket_devkit.paths import binaries_dir, repo_root
 from sparket_devkit.ports import free_port
 from sparket_devkit.processes import ManagedProcess
@@ -91,6 +91,8 @@ def miner(i: int, hotkey: str) -> dict[str, Any]:
             "wallet": {"secretName": f"wallet-{i}"},
             "leagues": ["nfl"],
             "storage": {"storageClassName": STORAGE_CLASS},
+            # Small requests so that 1,000 pods fit the fake nodes' 32 CPUs each.
+            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
         },
     }
 
@@ -127,7 +129,14 @@ def done_count(cluster: LocalCluster) -> tuple[int, collections.Counter[str]]:
 
 
 def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -> dict[str, Any]:
-    cluster = LocalCluster(workdir=workdir / "cluster", bin_dir=binaries_dir())
+    # Five KWOK nodes of 250 pods each hold the fleet (the default three hold 750).
+    nodes = tuple(
+        FakeNode(
+            f"kwok-node-{i}", external_ip=f"203.0.113.{20 + i}", internal_ip=f"192.0.2.{20 + i}"
+        )
+        for i in range(5)
+    )
+    cluster = LocalCluster(workdir=workdir / "cluster", bin_dir=binaries_dir(), nodes=nodes)
     cluster.start()
     operator: ManagedProcess | None = None
     try:

@@ -539,3 +539,37 @@ def test_runtime_reports_fill_the_fleet_columns(
         assert "cooldown" in condition(degraded, "Throttled")["message"]
     finally:
         server.close()
+
+
+def test_a_cluster_wide_operator_refuses_a_hotkey_reused_in_another_namespace(
+    kubectl: Cli, ns: str, start_operator: StartOperator, tmp_path: Path
+) -> None:
+    other = f"{ns}-b"
+    kubectl("create", "namespace", other)
+    try:
+        operator = start_operator(namespaces="[]")  # cluster-wide: the production default
+        wallet = new_wallet(tmp_path, "theta")
+        apply(
+            kubectl,
+            wallet.secret(ns, "theta-wallet"),
+            volume_for(ns, "theta"),
+            miner(ns, "theta", wallet.hotkey, "theta-wallet"),
+        )
+        wait_status(kubectl, ns, "theta", running, what="theta Running", operator=operator)
+        apply(
+            kubectl,
+            wallet.secret(other, "theta-wallet"),
+            miner(other, "theta", wallet.hotkey, "theta-wallet"),
+        )
+        refused = wait_status(
+            kubectl,
+            other,
+            "theta",
+            lambda s: s.get("phase") == "Invalid",
+            what="the copy in the other namespace is refused",
+            operator=operator,
+        )
+        assert f"{ns}/theta" in condition(refused, "HotkeyUnique")["message"]
+        assert owned_objects(kubectl, other)["statefulsets"] == []
+    finally:
+        kubectl("delete", "namespace", other, "--wait=false")
