@@ -1,0 +1,81 @@
+"""Budgets as rates, and the answers an acquire can give.
+
+Pacing is GCRA (the generic cell rate algorithm): each budget keeps a theoretical arrival
+time (TAT); a request may start once `TAT - tolerance` has passed and pushes the TAT one
+`interval` further. So sends are spread one interval apart after at most `burst`
+back-to-back ones. A plain sliding window of N/s lets queued requests pack two window
+edges into one second (2N), which is what got a fleet's IP banned against the real
+validator code; GCRA never lets more than `burst + seconds * rate` start in any span.
+
+An acquire *reserves*: it answers "go after `wait` seconds" and the slot is held, so a
+fleet asking together is queued one interval apart instead of bursting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`per_second` sustained, at most `burst` back to back."""
+
+    per_second: float
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError(f"invalid rate {self.per_second}/s burst {self.burst}")
+
+    @property
+    def interval_ms(self) -> int:
+        return max(1, round(1000.0 / self.per_second))
+
+    @property
+    def tolerance_ms(self) -> int:
+        return (self.burst - 1) * self.interval_ms
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Per validator. Defaults sit well inside validator-defences.md §1 and §13: a hotkey
+    may make 5 requests/s and 60/min (we allow 50/min, at most 3 back to back, so never
+    more than 4 in any second and 53 in any minute); the validator's global 100/s and
+    2,000/min are shared with the whole subnet, so the fleet takes a fraction."""
+
+    hotkey: Rate = field(default_factory=lambda: Rate(50 / 60, burst=3))
+    egress_ip: Rate = field(default_factory=lambda: Rate(15.0, burst=4))
+    fleet: Rate = field(default_factory=lambda: Rate(20.0, burst=4))
+    # A reservation further out than this is refused instead (the caller retries later).
+    max_wait_seconds: float = 30.0
+
+    def rates(self) -> tuple[Rate, Rate, Rate]:
+        """In the order the backends check them: fleet, egress IP, hotkey."""
+        return (self.fleet, self.egress_ip, self.hotkey)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request a hotkey wants to send a validator from an egress IP."""
+
+    validator: str
+    hotkey: str
+    egress_ip: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Send after sleeping `wait` seconds; the slot is reserved."""
+
+    wait: float
+
+
+@dataclass(frozen=True)
+class Denied:
+    """Do not send; ask again after `retry_after` seconds. `reason` says which rule."""
+
+    retry_after: float
+    reason: str
+
+
+Decision = Grant | Denied

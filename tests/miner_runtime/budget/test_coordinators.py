@@ -1,0 +1,172 @@
+"""One suite over every budget backend: the in-memory one and Redis (a real server).
+
+The memory backend is the single-process implementation and the reference: if the Redis
+scripts drift from it, these tests fail for Redis only. Timings are asserted with a small
+tolerance because both backends run on real clocks (Redis uses its server time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from miner_runtime.budget.coordinator import BudgetCoordinator
+from miner_runtime.budget.memory_backend import MemoryCoordinator
+from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate
+from miner_runtime.budget.redis_backend import RedisCoordinator, acquire_keys
+from sparket_devkit.services import RedisServer
+
+SLACK = 0.06  # seconds: clock reads and round trips between the two sides of an assertion
+
+BUDGETS = Budgets(
+    hotkey=Rate(10.0, burst=3),  # 100 ms apart after 3 back to back
+    egress_ip=Rate(40.0, burst=4),  # 25 ms apart
+    fleet=Rate(50.0, burst=4),  # 20 ms apart
+    max_wait_seconds=1.0,
+)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+async def coordinator(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[BudgetCoordinator]:
+    if request.param == "memory":
+        yield MemoryCoordinator(BUDGETS)
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    backend = RedisCoordinator.from_url(server.url, BUDGETS)
+    yield backend
+    await backend.close()
+
+
+@pytest.fixture
+def validator() -> str:
+    """A validator of this test only, so Redis state never leaks between tests."""
+    return f"5Val{uuid.uuid4().hex}"
+
+
+def _ask(validator: str, hotkey: str = "hk-1", ip: str = "203.0.113.10") -> Ask:
+    return Ask(validator=validator, hotkey=hotkey, egress_ip=ip)
+
+
+async def _waits(coordinator: BudgetCoordinator, asks: list[Ask]) -> list[float]:
+    waits = []
+    for ask in asks:
+        decision = await coordinator.acquire(ask)
+        assert isinstance(decision, Grant), decision
+        waits.append(decision.wait)
+    return waits
+
+
+async def test_a_burst_goes_at_once_then_sends_are_spaced_evenly(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    waits = await _waits(coordinator, [_ask(validator)] * 7)
+    assert waits[:3] == pytest.approx([0, 0, 0], abs=SLACK)
+    # After the burst: one hotkey interval (100 ms) apart, reserved in advance.
+    spacing = [b - a for a, b in itertools.pairwise(waits[2:])]
+    assert spacing == pytest.approx([0.1] * 4, abs=SLACK)
+
+
+async def test_hotkeys_on_one_ip_share_the_ip_budget(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    asks = [_ask(validator, hotkey=f"hk-{i}") for i in range(12)]
+    waits = await _waits(coordinator, asks)
+    assert waits[:4] == pytest.approx([0] * 4, abs=SLACK)
+    # The IP's 40/s (25 ms) is the binding budget for distinct hotkeys on one IP.
+    assert waits[-1] == pytest.approx(8 * 0.025, abs=SLACK)
+    # In no 1 s span can more than burst + rate start: here the whole batch fits 0.2 s.
+    assert sorted(waits) == waits
+
+
+async def test_the_fleet_budget_binds_across_egress_ips(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    asks = [_ask(validator, hotkey=f"hk-{i}", ip=f"203.0.113.{i}") for i in range(14)]
+    waits = await _waits(coordinator, asks)
+    assert waits[-1] == pytest.approx(10 * 0.02, abs=SLACK)  # fleet: 50/s after 4
+
+
+async def test_validators_have_separate_budgets(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await _waits(coordinator, [_ask(validator)] * 6)
+    other = await coordinator.acquire(_ask(validator + "-other"))
+    assert isinstance(other, Grant) and other.wait == pytest.approx(0, abs=SLACK)
+
+
+async def test_a_reservation_beyond_max_wait_is_refused_and_reserves_nothing(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    waits = await _waits(coordinator, [_ask(validator)] * 13)  # up to 1.0 s ahead
+    assert waits[-1] == pytest.approx(1.0, abs=SLACK)
+    refused = await coordinator.acquire(_ask(validator))
+    assert isinstance(refused, Denied) and refused.reason == "budget"
+    assert refused.retry_after == pytest.approx(1.1, abs=SLACK)
+    again = await coordinator.acquire(_ask(validator))
+    assert isinstance(again, Denied)
+    assert again.retry_after == pytest.approx(1.1, abs=SLACK)  # not pushed further out
+
+
+async def test_a_pause_stops_every_hotkey_on_that_ip_for_that_validator(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.pause(validator, "203.0.113.10", 0.5, "cooldown 429")
+    for hotkey in ("hk-1", "hk-2"):
+        decision = await coordinator.acquire(_ask(validator, hotkey=hotkey))
+        assert isinstance(decision, Denied)
+        assert decision.reason == "paused: cooldown 429"
+        assert decision.retry_after == pytest.approx(0.5, abs=SLACK)
+    elsewhere = await coordinator.acquire(_ask(validator, ip="203.0.113.99"))
+    assert isinstance(elsewhere, Grant)
+    other_validator = await coordinator.acquire(_ask(validator + "-b"))
+    assert isinstance(other_validator, Grant)
+    await asyncio.sleep(0.55)
+    assert isinstance(await coordinator.acquire(_ask(validator)), Grant)
+
+
+async def test_a_pause_never_shortens_a_longer_one(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.pause(validator, "203.0.113.10", 0.8, "long")
+    await coordinator.pause(validator, "203.0.113.10", 0.1, "short")
+    decision = await coordinator.acquire(_ask(validator))
+    assert isinstance(decision, Denied)
+    assert decision.reason == "paused: long"
+    assert decision.retry_after == pytest.approx(0.8, abs=SLACK)
+
+
+async def test_concurrent_acquires_never_share_a_slot(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    decisions = await asyncio.gather(*(coordinator.acquire(_ask(validator)) for _ in range(8)))
+    waits = sorted(d.wait for d in decisions if isinstance(d, Grant))
+    assert len(waits) == 8
+    after_burst = waits[2:]
+    gaps = [b - a for a, b in itertools.pairwise(after_burst)]
+    assert all(gap == pytest.approx(0.1, abs=SLACK) for gap in gaps)
+
+
+@pytest.mark.services
+async def test_every_key_of_one_acquire_shares_the_validators_hash_tag(
+    redis_server: RedisServer, validator: str
+) -> None:
+    keys = acquire_keys(_ask(validator))
+    tags = {key[key.index("{") : key.index("}") + 1] for key in keys}
+    assert tags == {f"{{v:{validator}}}"}
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        slots = {await client.execute_command("CLUSTER", "KEYSLOT", key) for key in keys}
+    except aioredis.ResponseError:  # a standalone server: compute the slot client-side
+        from redis.crc import key_slot
+
+        slots = {key_slot(key.encode()) for key in keys}
+    finally:
+        await client.aclose()
+    assert len(slots) == 1
