@@ -18,11 +18,19 @@ class MemoryCoordinator:
         self._tats: dict[tuple[str, ...], int] = {}
         self._pauses: dict[tuple[str, str], tuple[int, str]] = {}
 
-    async def acquire(self, ask: Ask) -> Decision:
+    def paused(self, validator: str, egress_ip: str) -> Denied | None:
+        """The pause in force for (validator, egress IP), as a refusal; None if none."""
         now = self._clock_ms()
-        pause = self._pauses.get((ask.validator, ask.egress_ip))
+        pause = self._pauses.get((validator, egress_ip))
         if pause is not None and pause[0] > now:
             return Denied((pause[0] - now) / 1000.0, f"paused: {pause[1]}")
+        return None
+
+    async def acquire(self, ask: Ask) -> Decision:
+        now = self._clock_ms()
+        refused = self.paused(ask.validator, ask.egress_ip)
+        if refused is not None:
+            return refused
         keys = (
             ("fleet", ask.validator),
             ("ip", ask.validator, ask.egress_ip),

@@ -11,6 +11,9 @@ from __future__ import annotations
 from importlib import resources
 
 import redis.asyncio as redis
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant
@@ -47,8 +50,17 @@ class RedisCoordinator:
         ] + [round(budgets.max_wait_seconds * 1000)]
 
     @classmethod
-    def from_url(cls, url: str, budgets: Budgets) -> RedisCoordinator:
-        return cls(redis.Redis.from_url(url, decode_responses=True), budgets)
+    def from_url(cls, url: str, budgets: Budgets, *, timeout: float = 0.5) -> RedisCoordinator:
+        """A client that fails fast (no retries, short timeouts): an unreachable Redis
+        must hand over to the fail-closed local share at once, not after seconds."""
+        client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return cls(client, budgets)
 
     async def acquire(self, ask: Ask) -> Decision:
         granted, millis, reason = await self._acquire(keys=acquire_keys(ask), args=self._args)
@@ -62,3 +74,11 @@ class RedisCoordinator:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+# What "Redis cannot answer" looks like to the fail-closed wrapper.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.BusyLoadingError,
+)

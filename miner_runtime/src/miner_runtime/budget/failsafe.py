@@ -1,0 +1,104 @@
+"""Fail closed when the shared store cannot answer: a conservative local share, never open.
+
+While Redis is unreachable a runtime cannot see what its neighbours on the egress IP
+are sending, so it assumes the worst: the IP's and the fleet's budgets are split evenly
+among the expected number of co-located hotkeys, with no bursts. Pauses are kept locally
+too. Every `retry_seconds` the next acquire tries Redis again; the first answer ends the
+outage. Reservations are short-lived and need no reconciling; a pause learnt locally keeps
+holding this process back until it ends, whatever Redis says. No request is ever granted
+without one of the two answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from miner_runtime.budget.coordinator import BudgetCoordinator
+from miner_runtime.budget.memory_backend import MemoryCoordinator
+from miner_runtime.budget.model import Ask, Budgets, Decision, Rate
+from miner_runtime.logs import log_event
+
+logger = logging.getLogger(__name__)
+
+
+def local_share(budgets: Budgets, colocated: int) -> Budgets:
+    """One process's share of the budgets when it cannot coordinate with `colocated - 1`
+    others: the IP's and the fleet's rates divided among them, no bursts."""
+    if colocated < 1:
+        raise ValueError("colocated must be at least 1")
+    per_process = min(
+        budgets.hotkey.per_second,
+        budgets.egress_ip.per_second / colocated,
+        budgets.fleet.per_second / colocated,
+    )
+    return Budgets(
+        hotkey=Rate(min(budgets.hotkey.per_second, per_process), burst=1),
+        egress_ip=Rate(per_process, burst=1),
+        fleet=Rate(per_process, burst=1),
+        max_wait_seconds=budgets.max_wait_seconds,
+    )
+
+
+class FailClosedCoordinator:
+    def __init__(
+        self,
+        primary: BudgetCoordinator,
+        *,
+        budgets: Budgets,
+        colocated: int,
+        unavailable: tuple[type[Exception], ...],
+        retry_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.primary = primary
+        self.local = MemoryCoordinator(local_share(budgets, colocated))
+        self._unavailable = unavailable
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._retry_at: float | None = None
+
+    @property
+    def degraded(self) -> bool:
+        """True while the shared store is considered down (the local share applies)."""
+        return self._retry_at is not None
+
+    async def acquire(self, ask: Ask) -> Decision:
+        # A pause learnt while Redis was down stays in force after it comes back.
+        local_pause = self.local.paused(ask.validator, ask.egress_ip)
+        if local_pause is not None:
+            return local_pause
+        if self._retry_at is None or self._clock() >= self._retry_at:
+            try:
+                decision = await self.primary.acquire(ask)
+            except self._unavailable as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+                return decision
+        return await self.local.acquire(ask)
+
+    async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
+        await self.local.pause(validator, egress_ip, seconds, reason)
+        if self._retry_at is not None and self._clock() < self._retry_at:
+            return
+        try:
+            await self.primary.pause(validator, egress_ip, seconds, reason)
+        except self._unavailable as exc:
+            self._went_down(exc)
+        else:
+            self._came_back()
+
+    async def close(self) -> None:
+        await self.primary.close()
+
+    def _went_down(self, exc: Exception) -> None:
+        if self._retry_at is None:
+            log_event(logger, "budget_store_down", logging.WARNING, error=type(exc).__name__)
+        self._retry_at = self._clock() + self._retry_seconds
+
+    def _came_back(self) -> None:
+        if self._retry_at is not None:
+            log_event(logger, "budget_store_recovered")
+        self._retry_at = None
