@@ -1,8 +1,8 @@
 """The budget rules for a fleet, in Redis: one atomic Lua script per operation.
 
 One acquire is one round trip (EVALSHA) that checks the pause and all three budgets and
-reserves the slot: four commands inside Redis (PTTL, TIME, HMGET, HSET). Keys share the
-validator's hash tag so the script's keys live in one Redis Cluster slot. Scripts are
+reserves the slot: three commands inside Redis (TIME, HMGET, HSET) on one hash per
+validator, whose name carries the validator as a Redis Cluster hash tag. Scripts are
 package data (`lua/*.lua`), loaded once and called by SHA; a server that lost them
 (restart, failover) gets them again transparently.
 """
@@ -34,14 +34,13 @@ def _tag(validator: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def acquire_keys(ask: Ask) -> tuple[str, str, str, str, str]:
-    """(TAT hash, pause key, fleet field, IP field, hotkey field) for one ask."""
-    tag = _tag(ask.validator)
+    """(state hash key, then its fields: fleet, IP, hotkey, pause) for one ask."""
     return (
-        f"{tag}:tat",
-        f"{tag}:pause:{ask.egress_ip}",
+        _tag(ask.validator),
         "fleet",
         f"ip:{ask.egress_ip}",
         f"hk:{ask.hotkey}",
+        f"pause:{ask.egress_ip}",
     )
 
 
@@ -72,8 +71,8 @@ class RedisCoordinator:
     async def acquire(self, ask: Ask) -> Decision:
         """One EVALSHA (the hot path skips redis-py's Script wrapper); a server that lost
         the script (restart, failover) gets it loaded again and the call repeated."""
-        tat_key, pause_key, *fields = acquire_keys(ask)
-        command = (2, tat_key, pause_key, *fields, *self._args)
+        key, *fields = acquire_keys(ask)
+        command = (1, key, *fields, *self._args)
         try:
             reply = await self.client.execute_command(  # type: ignore[no-untyped-call]
                 "EVALSHA", self._acquire_sha, *command
@@ -89,8 +88,10 @@ class RedisCoordinator:
         return Denied(reply[1] / 1000.0, reason)
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
-        key = f"{_tag(validator)}:pause:{egress_ip}"
-        await self._pause(keys=[key], args=[max(1, round(seconds * 1000)), reason])
+        await self._pause(
+            keys=[_tag(validator)],
+            args=[f"pause:{egress_ip}", max(1, round(seconds * 1000)), reason],
+        )
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,14 +1,20 @@
 -- Pause a (validator, egress IP): nobody on that IP sends to that validator until it ends.
 --
--- KEYS[1] pause  {v:<validator>}:pause:<egress ip>
--- ARGV[1] duration_ms
--- ARGV[2] reason
+-- KEYS[1] state  {v:<validator>}  hash (see acquire.lua); field ARGV[1] = "pause:<ip>"
+-- ARGV[1] the pause field
+-- ARGV[2] duration_ms
+-- ARGV[3] reason
 -- Never shortens a longer pause already in force. Returns the pause's remaining ms.
 
-local remaining = redis.call('PTTL', KEYS[1])
-local wanted = tonumber(ARGV[1])
-if remaining >= wanted then
-  return remaining
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wanted = now + tonumber(ARGV[2])
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local untill = tonumber(string.sub(current, 1, string.find(current, '|', 1, true) - 1))
+  if untill >= wanted then
+    return untill - now
+  end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', wanted)
-return wanted
+redis.call('HSET', KEYS[1], ARGV[1], wanted .. '|' .. ARGV[3])
+return wanted - now
