@@ -170,3 +170,40 @@ async def test_every_key_of_one_acquire_shares_the_validators_hash_tag(
     finally:
         await client.aclose()
     assert len(slots) == 1
+
+
+async def test_the_failure_budget_stops_new_hotkeys_before_the_third_distinct_failure(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    assert await coordinator.record_failure(validator, "203.0.113.10", "hk-a") == 1
+    assert await coordinator.record_failure(validator, "203.0.113.10", "hk-a") == 1
+    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-new")), Grant)
+    assert await coordinator.record_failure(validator, "203.0.113.10", "hk-b") == 2
+
+    refused = await coordinator.acquire(_ask(validator, hotkey="hk-new"))
+    assert isinstance(refused, Denied)
+    assert refused.reason == "failure budget: 2 hotkeys failed"
+    assert refused.retry_after == pytest.approx(24 * 3600, abs=5)
+    # The two that failed already may go on (they cannot add a distinct failure) ...
+    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-a")), Grant)
+    # ... and other IPs and validators are untouched.
+    assert isinstance(
+        await coordinator.acquire(_ask(validator, hotkey="hk-new", ip="203.0.113.99")), Grant
+    )
+    assert isinstance(await coordinator.acquire(_ask(validator + "-b", hotkey="hk-new")), Grant)
+
+
+async def test_a_token_seen_by_one_hotkey_serves_the_fleet_until_rejected(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    assert await coordinator.token(validator) is None
+    await coordinator.record_token(validator, "a" * 64)
+    assert await coordinator.token(validator) == "a" * 64
+    assert await coordinator.token(validator + "-b") is None
+
+    await coordinator.token_rejected(validator, "a" * 64)
+    assert await coordinator.token(validator) is None  # pushes wait fleet-wide ...
+    await coordinator.record_token(validator, "a" * 64)
+    assert await coordinator.token(validator) is None  # ... the same token does not help ...
+    await coordinator.record_token(validator, "b" * 64)
+    assert await coordinator.token(validator) == "b" * 64  # ... a different one does

@@ -21,4 +21,22 @@ class BudgetCoordinator(Protocol):
         A pause never shortens a longer one already in force."""
         ...
 
+    async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
+        """Remember that `hotkey` failed at `validator` from `egress_ip`; returns how many
+        distinct hotkeys have failed there within the failure memory (24 h)."""
+        ...
+
+    async def record_token(self, validator: str, token: str) -> None:
+        """A token `validator` pushed to any hotkey of the fleet: it serves them all."""
+        ...
+
+    async def token(self, validator: str) -> str | None:
+        """The token to push to `validator` with; None when there is none, it is too old,
+        or the validator rejected it (pushes wait for a different one)."""
+        ...
+
+    async def token_rejected(self, validator: str, token: str) -> None:
+        """`validator` answered token_invalid for `token`: park pushes fleet-wide."""
+        ...
+
     async def close(self) -> None: ...

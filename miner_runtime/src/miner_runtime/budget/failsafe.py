@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.memory_backend import MemoryCoordinator
@@ -21,6 +22,7 @@ from miner_runtime.budget.model import Ask, Budgets, Decision, Rate
 from miner_runtime.logs import log_event
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def local_share(budgets: Budgets, colocated: int) -> Budgets:
@@ -89,6 +91,41 @@ class FailClosedCoordinator:
             self._went_down(exc)
         else:
             self._came_back()
+
+    async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
+        local = await self.local.record_failure(validator, egress_ip, hotkey)
+        shared = await self._shared(
+            lambda: self.primary.record_failure(validator, egress_ip, hotkey)
+        )
+        return max(local, shared or 0)
+
+    async def record_token(self, validator: str, token: str) -> None:
+        await self.local.record_token(validator, token)
+        await self._shared(lambda: self.primary.record_token(validator, token))
+
+    async def token(self, validator: str) -> str | None:
+        """Only a token both sides would use: a rejection seen locally keeps holding."""
+        local = await self.local.token(validator)
+        shared = await self._shared(lambda: self.primary.token(validator))
+        if shared is None or shared == self.local.rejected_token(validator):
+            return local
+        return shared
+
+    async def token_rejected(self, validator: str, token: str) -> None:
+        await self.local.token_rejected(validator, token)
+        await self._shared(lambda: self.primary.token_rejected(validator, token))
+
+    async def _shared(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """Run one call on the shared store; None (and degraded) when it cannot answer."""
+        if self._retry_at is not None and self._clock() < self._retry_at:
+            return None
+        try:
+            result = await call()
+        except self._unavailable as exc:
+            self._went_down(exc)
+            return None
+        self._came_back()
+        return result
 
     async def close(self) -> None:
         await self.primary.close()

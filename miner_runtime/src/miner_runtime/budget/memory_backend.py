@@ -17,6 +17,9 @@ class MemoryCoordinator:
         self._clock_ms = clock_ms or (lambda: int(time.monotonic() * 1000))
         self._tats: dict[tuple[str, ...], int] = {}
         self._pauses: dict[tuple[str, str], tuple[int, str]] = {}
+        self._failures: dict[tuple[str, str], dict[str, int]] = {}
+        self._tokens: dict[str, tuple[str, int]] = {}
+        self._parked: dict[str, str] = {}
 
     def paused(self, validator: str, egress_ip: str) -> Denied | None:
         """The pause in force for (validator, egress IP), as a refusal; None if none."""
@@ -29,6 +32,9 @@ class MemoryCoordinator:
     async def acquire(self, ask: Ask) -> Decision:
         now = self._clock_ms()
         refused = self.paused(ask.validator, ask.egress_ip)
+        if refused is not None:
+            return refused
+        refused = self._failure_budget(ask, now)
         if refused is not None:
             return refused
         keys = (
@@ -54,6 +60,48 @@ class MemoryCoordinator:
         current = self._pauses.get((validator, egress_ip))
         if current is None or current[0] < until:
             self._pauses[(validator, egress_ip)] = (until, reason)
+
+    # ---- failures ---------------------------------------------------------------------
+
+    def _failing(self, validator: str, egress_ip: str, now: int) -> dict[str, int]:
+        memory_ms = round(self.budgets.failure_memory_seconds * 1000)
+        failing = self._failures.get((validator, egress_ip), {})
+        return {hk: at for hk, at in failing.items() if at > now - memory_ms}
+
+    def _failure_budget(self, ask: Ask, now: int) -> Denied | None:
+        failing = self._failing(ask.validator, ask.egress_ip, now)
+        if ask.hotkey in failing or len(failing) < self.budgets.failing_hotkeys_limit - 1:
+            return None
+        memory_ms = round(self.budgets.failure_memory_seconds * 1000)
+        retry = min(failing.values()) + memory_ms - now
+        return Denied(retry / 1000.0, f"failure budget: {len(failing)} hotkeys failed")
+
+    async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
+        now = self._clock_ms()
+        failing = self._failing(validator, egress_ip, now)
+        failing[hotkey] = now
+        self._failures[(validator, egress_ip)] = failing
+        return len(failing)
+
+    # ---- tokens -------------------------------------------------------------------------
+
+    async def record_token(self, validator: str, token: str) -> None:
+        self._tokens[validator] = (token, self._clock_ms())
+
+    async def token(self, validator: str) -> str | None:
+        known = self._tokens.get(validator)
+        if known is None or self._parked.get(validator) == known[0]:
+            return None
+        if self._clock_ms() - known[1] > self.budgets.token_max_age_seconds * 1000:
+            return None
+        return known[0]
+
+    async def token_rejected(self, validator: str, token: str) -> None:
+        self._parked[validator] = token
+
+    def rejected_token(self, validator: str) -> str | None:
+        """The last token `validator` rejected, as seen by this process."""
+        return self._parked.get(validator)
 
     async def close(self) -> None:
         return None

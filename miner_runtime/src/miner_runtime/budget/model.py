@@ -48,6 +48,14 @@ class Budgets:
     fleet: Rate = field(default_factory=lambda: Rate(20.0, burst=4))
     # A reservation further out than this is refused instead (the caller retries later).
     max_wait_seconds: float = 30.0
+    # The validator puts an IP in cooldown once 5 distinct hotkeys have failed from it
+    # within 24 h. Once `failing_hotkeys_limit - 1` distinct hotkeys have failed on a
+    # (validator, egress IP), only those may still send there: a new one could be the
+    # `failing_hotkeys_limit`-th.
+    failing_hotkeys_limit: int = 3
+    failure_memory_seconds: float = 24 * 3600.0
+    # A token older than this is not used (validator-defences.md §8: tokens live 2 h).
+    token_max_age_seconds: float = 2 * 3600.0
 
     def rates(self) -> tuple[Rate, Rate, Rate]:
         """In the order the backends check them: fleet, egress IP, hotkey."""

@@ -33,14 +33,16 @@ def _tag(validator: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def acquire_keys(ask: Ask) -> tuple[str, str, str, str, str]:
-    """(state hash key, then its fields: fleet, IP, hotkey, pause) for one ask."""
+def acquire_keys(ask: Ask) -> tuple[str, ...]:
+    """(state hash key, then its fields: fleet, IP, hotkey, pause, failing; the hotkey)."""
     return (
         _tag(ask.validator),
         "fleet",
         f"ip:{ask.egress_ip}",
         f"hk:{ask.hotkey}",
         f"pause:{ask.egress_ip}",
+        f"failing:{ask.egress_ip}",
+        ask.hotkey,
     )
 
 
@@ -51,9 +53,14 @@ class RedisCoordinator:
         self._acquire_source = _script("acquire.lua")
         self._acquire_sha = hashlib.sha1(self._acquire_source.encode()).hexdigest()
         self._pause: AsyncScript = client.register_script(_script("pause.lua"))
+        self._record_failure: AsyncScript = client.register_script(_script("record_failure.lua"))
+        self._token: AsyncScript = client.register_script(_script("token.lua"))
+        self._memory_ms = round(budgets.failure_memory_seconds * 1000)
         self._args: tuple[int, ...] = (
             *(n for rate in budgets.rates() for n in (rate.interval_ms, rate.tolerance_ms)),
             round(budgets.max_wait_seconds * 1000),
+            budgets.failing_hotkeys_limit,
+            self._memory_ms,
         )
 
     @classmethod
@@ -92,6 +99,25 @@ class RedisCoordinator:
             keys=[_tag(validator)],
             args=[f"pause:{egress_ip}", max(1, round(seconds * 1000)), reason],
         )
+
+    async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
+        count = await self._record_failure(
+            keys=[_tag(validator)], args=[f"failing:{egress_ip}", hotkey, self._memory_ms]
+        )
+        return int(count)
+
+    async def record_token(self, validator: str, token: str) -> None:
+        await self._token(keys=[_tag(validator)], args=["record", token])
+
+    async def token(self, validator: str) -> str | None:
+        max_age_ms = round(self.budgets.token_max_age_seconds * 1000)
+        found = await self._token(keys=[_tag(validator)], args=["get", max_age_ms])
+        if not found:
+            return None
+        return found.decode() if isinstance(found, bytes) else str(found)
+
+    async def token_rejected(self, validator: str, token: str) -> None:
+        await self.client.hset(_tag(validator), "parked", token)  # type: ignore[misc]
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,10 +1,14 @@
 -- Reserve one request against every budget of a (validator, egress IP, hotkey), or refuse.
 --
 -- KEYS[1] state  {v:<validator>}  hash; fields "fleet", "ip:<ip>", "hk:<hotkey>" hold TATs
---                (ms), "pause:<ip>" holds "<until ms>|<reason>"
--- ARGV[1..4] the fields: fleet, egress IP, hotkey, pause
--- ARGV[5..10] interval_ms, tolerance_ms for the three budgets, in the same order
--- ARGV[11]   max_wait_ms
+--                (ms), "pause:<ip>" holds "<until ms>|<reason>", "failing:<ip>" holds
+--                "<hotkey>=<ms>;..." (see record_failure.lua)
+-- ARGV[1..5] the fields: fleet, egress IP, hotkey, pause, failing
+-- ARGV[6]    the hotkey asking
+-- ARGV[7..12] interval_ms, tolerance_ms for the three budgets, in the same order
+-- ARGV[13]   max_wait_ms
+-- ARGV[14]   failing_hotkeys_limit
+-- ARGV[15]   failure_memory_ms
 -- Returns {1, wait_ms} (granted, slot reserved) or {0, retry_ms, reason}.
 --
 -- One hash per validator keeps an acquire to three commands (TIME, HMGET, HSET). A TAT or
@@ -14,7 +18,7 @@
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 
 local pause = stored[4]
 if pause then
@@ -25,23 +29,42 @@ if pause then
   end
 end
 
+-- Failure budget: once limit - 1 distinct hotkeys failed here, only they may still send.
+local failing = stored[5]
+if failing then
+  local count, oldest, member = 0, nil, false
+  local since = now - tonumber(ARGV[15])
+  for hotkey, at in string.gmatch(failing, '([^=;]+)=(%d+)') do
+    at = tonumber(at)
+    if at > since then
+      count = count + 1
+      if hotkey == ARGV[6] then member = true end
+      if oldest == nil or at < oldest then oldest = at end
+    end
+  end
+  if not member and count >= tonumber(ARGV[14]) - 1 then
+    return {0, oldest + tonumber(ARGV[15]) - now,
+            'failure budget: ' .. count .. ' hotkeys failed'}
+  end
+end
+
 local tats = {}
 local start = now
 for i = 1, 3 do
   local tat = tonumber(stored[i]) or now
   if tat < now then tat = now end
   tats[i] = tat
-  local allowed = tat - tonumber(ARGV[4 + 2 * i])
+  local allowed = tat - tonumber(ARGV[6 + 2 * i])
   if allowed > start then start = allowed end
 end
 
 local wait = start - now
-if wait > tonumber(ARGV[11]) then
+if wait > tonumber(ARGV[13]) then
   return {0, wait, 'budget'}
 end
 
 redis.call('HSET', KEYS[1],
-  ARGV[1], math.max(tats[1], start) + tonumber(ARGV[5]),
-  ARGV[2], math.max(tats[2], start) + tonumber(ARGV[7]),
-  ARGV[3], math.max(tats[3], start) + tonumber(ARGV[9]))
+  ARGV[1], math.max(tats[1], start) + tonumber(ARGV[7]),
+  ARGV[2], math.max(tats[2], start) + tonumber(ARGV[9]),
+  ARGV[3], math.max(tats[3], start) + tonumber(ARGV[11]))
 return {1, wait}
