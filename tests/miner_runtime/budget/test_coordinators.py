@@ -207,3 +207,27 @@ async def test_a_token_seen_by_one_hotkey_serves_the_fleet_until_rejected(
     assert await coordinator.token(validator) is None  # ... the same token does not help ...
     await coordinator.record_token(validator, "b" * 64)
     assert await coordinator.token(validator) == "b" * 64  # ... a different one does
+
+
+async def test_an_unproven_token_is_pushed_by_one_canary_per_ip_first(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    def push(hotkey: str, ip: str = "203.0.113.10") -> Ask:
+        return Ask(validator=validator, hotkey=hotkey, egress_ip=ip, push=True)
+
+    await coordinator.record_token(validator, "a" * 64)
+    assert isinstance(await coordinator.acquire(push("hk-canary")), Grant)
+    waiting = await coordinator.acquire(push("hk-other"))
+    assert isinstance(waiting, Denied) and waiting.reason == "waiting for canary hk-canary"
+    assert waiting.retry_after == pytest.approx(1.0)
+    # Game-data requests carry no token; another egress IP has its own canary.
+    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-other")), Grant)
+    assert isinstance(await coordinator.acquire(push("hk-far", ip="203.0.113.99")), Grant)
+
+    await coordinator.token_accepted(validator, "a" * 64)
+    assert isinstance(await coordinator.acquire(push("hk-other")), Grant)
+
+    # A validator restart: a new token is unproven again, and the same canary goes first.
+    await coordinator.record_token(validator, "b" * 64)
+    assert isinstance(await coordinator.acquire(push("hk-other")), Denied)
+    assert isinstance(await coordinator.acquire(push("hk-canary")), Grant)

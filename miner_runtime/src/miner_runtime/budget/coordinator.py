@@ -11,8 +11,10 @@ class BudgetCoordinator(Protocol):
     async def acquire(self, ask: Ask) -> Decision:
         """Reserve one request for `ask` against every budget at once, or refuse it.
 
-        Refused while the (validator, egress IP) is paused, or when the earliest slot is
-        further out than the budgets' `max_wait_seconds`; a refusal reserves nothing."""
+        Refused while the (validator, egress IP) is paused; when the failure budget there
+        is spent and this hotkey is not one that already failed; for a push while the
+        token is unproven and another hotkey is the canary; or when the earliest slot is
+        further out than the budgets' `max_wait_seconds`. A refusal reserves nothing."""
         ...
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
@@ -33,6 +35,10 @@ class BudgetCoordinator(Protocol):
     async def token(self, validator: str) -> str | None:
         """The token to push to `validator` with; None when there is none, it is too old,
         or the validator rejected it (pushes wait for a different one)."""
+        ...
+
+    async def token_accepted(self, validator: str, token: str) -> None:
+        """A push with `token` was accepted: the token is proven, every hotkey may push."""
         ...
 
     async def token_rejected(self, validator: str, token: str) -> None:

@@ -111,6 +111,10 @@ class FailClosedCoordinator:
             return local
         return shared
 
+    async def token_accepted(self, validator: str, token: str) -> None:
+        await self.local.token_accepted(validator, token)
+        await self._shared(lambda: self.primary.token_accepted(validator, token))
+
     async def token_rejected(self, validator: str, token: str) -> None:
         await self.local.token_rejected(validator, token)
         await self._shared(lambda: self.primary.token_rejected(validator, token))

@@ -20,6 +20,8 @@ class MemoryCoordinator:
         self._failures: dict[tuple[str, str], dict[str, int]] = {}
         self._tokens: dict[str, tuple[str, int]] = {}
         self._parked: dict[str, str] = {}
+        self._proven: dict[str, str] = {}
+        self._canaries: dict[tuple[str, str], tuple[str, int]] = {}
 
     def paused(self, validator: str, egress_ip: str) -> Denied | None:
         """The pause in force for (validator, egress IP), as a refusal; None if none."""
@@ -34,7 +36,7 @@ class MemoryCoordinator:
         refused = self.paused(ask.validator, ask.egress_ip)
         if refused is not None:
             return refused
-        refused = self._failure_budget(ask, now)
+        refused = self._failure_budget(ask, now) or self._canary_gate(ask, now)
         if refused is not None:
             return refused
         keys = (
@@ -82,6 +84,24 @@ class MemoryCoordinator:
         failing[hotkey] = now
         self._failures[(validator, egress_ip)] = failing
         return len(failing)
+
+    # ---- canary -------------------------------------------------------------------------
+
+    def _canary_gate(self, ask: Ask, now: int) -> Denied | None:
+        """While the token is unproven, only the canary of (validator, IP) may push."""
+        token = self._tokens.get(ask.validator)
+        if not ask.push or token is None or self._proven.get(ask.validator) == token[0]:
+            return None
+        key = (ask.validator, ask.egress_ip)
+        canary = self._canaries.get(key)
+        lease_ms = self.budgets.canary_lease_seconds * 1000
+        if canary is None or canary[0] == ask.hotkey or now - canary[1] > lease_ms:
+            self._canaries[key] = (ask.hotkey, now)
+            return None
+        return Denied(self.budgets.canary_retry_seconds, f"waiting for canary {canary[0]}")
+
+    async def token_accepted(self, validator: str, token: str) -> None:
+        self._proven[validator] = token
 
     # ---- tokens -------------------------------------------------------------------------
 

@@ -56,6 +56,11 @@ class Budgets:
     failure_memory_seconds: float = 24 * 3600.0
     # A token older than this is not used (validator-defences.md §8: tokens live 2 h).
     token_max_age_seconds: float = 2 * 3600.0
+    # While a token is unproven (new since the last accepted push), only the canary hotkey
+    # of each (validator, egress IP) pushes; it stays canary while it asked within this.
+    canary_lease_seconds: float = 120.0
+    # How soon a hotkey waiting for the canary's answer should ask again.
+    canary_retry_seconds: float = 1.0
 
     def rates(self) -> tuple[Rate, Rate, Rate]:
         """In the order the backends check them: fleet, egress IP, hotkey."""
@@ -69,6 +74,8 @@ class Ask:
     validator: str
     hotkey: str
     egress_ip: str
+    # A push (odds, outcomes) carries the validator's token; game-data requests do not.
+    push: bool = False
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,11 @@ def acquire_keys(ask: Ask) -> tuple[str, ...]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def canary_field(egress_ip: str) -> str:
+    return f"canary:{egress_ip}"
+
+
 class RedisCoordinator:
     def __init__(self, client: redis.Redis, budgets: Budgets) -> None:
         self.client = client
@@ -61,6 +66,10 @@ class RedisCoordinator:
             round(budgets.max_wait_seconds * 1000),
             budgets.failing_hotkeys_limit,
             self._memory_ms,
+        )
+        self._canary_args = (
+            round(budgets.canary_lease_seconds * 1000),
+            round(budgets.canary_retry_seconds * 1000),
         )
 
     @classmethod
@@ -79,7 +88,8 @@ class RedisCoordinator:
         """One EVALSHA (the hot path skips redis-py's Script wrapper); a server that lost
         the script (restart, failover) gets it loaded again and the call repeated."""
         key, *fields = acquire_keys(ask)
-        command = (1, key, *fields, *self._args)
+        push = (1 if ask.push else 0, canary_field(ask.egress_ip), *self._canary_args)
+        command = (1, key, *fields, *self._args, *push)
         try:
             reply = await self.client.execute_command(  # type: ignore[no-untyped-call]
                 "EVALSHA", self._acquire_sha, *command
@@ -115,6 +125,9 @@ class RedisCoordinator:
         if not found:
             return None
         return found.decode() if isinstance(found, bytes) else str(found)
+
+    async def token_accepted(self, validator: str, token: str) -> None:
+        await self.client.hset(_tag(validator), "proven", token)  # type: ignore[misc]
 
     async def token_rejected(self, validator: str, token: str) -> None:
         await self.client.hset(_tag(validator), "parked", token)  # type: ignore[misc]

@@ -9,6 +9,13 @@
 -- ARGV[13]   max_wait_ms
 -- ARGV[14]   failing_hotkeys_limit
 -- ARGV[15]   failure_memory_ms
+-- ARGV[16]   "1" for a push (carries the token), "0" otherwise
+-- ARGV[17]   the field "canary:<ip>": "<hotkey>|<last asked ms>"
+-- ARGV[18]   canary_lease_ms
+-- ARGV[19]   canary_retry_ms
+-- Fields "token" ("<ms>|<token>") and "proven" (a token a push was accepted with) gate
+-- pushes: while the token is unproven only the canary of the egress IP pushes, so every
+-- failure a stale token causes lands on one hotkey.
 -- Returns {1, wait_ms} (granted, slot reserved) or {0, retry_ms, reason}.
 --
 -- One hash per validator keeps an acquire to three commands (TIME, HMGET, HSET). A TAT or
@@ -18,7 +25,8 @@
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
+                          'token', 'proven', ARGV[17])
 
 local pause = stored[4]
 if pause then
@@ -45,6 +53,22 @@ if failing then
   if not member and count >= tonumber(ARGV[14]) - 1 then
     return {0, oldest + tonumber(ARGV[15]) - now,
             'failure budget: ' .. count .. ' hotkeys failed'}
+  end
+end
+
+if ARGV[16] == '1' and stored[6] then
+  local token = string.sub(stored[6], string.find(stored[6], '|', 1, true) + 1)
+  if token ~= stored[7] then
+    local canary = stored[8]
+    local holder, last = nil, 0
+    if canary then
+      local bar = string.find(canary, '|', 1, true)
+      holder, last = string.sub(canary, 1, bar - 1), tonumber(string.sub(canary, bar + 1))
+    end
+    if holder ~= nil and holder ~= ARGV[6] and now - last <= tonumber(ARGV[18]) then
+      return {0, tonumber(ARGV[19]), 'waiting for canary ' .. holder}
+    end
+    redis.call('HSET', KEYS[1], ARGV[17], ARGV[6] .. '|' .. now)
   end
 end
 
