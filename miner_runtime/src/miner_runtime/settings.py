@@ -105,6 +105,36 @@ class BaseMinerSettings(_Section):
     results_file: Path | None = None
 
 
+class BudgetSettings(_Section):
+    """Fleet budgets (docs/decisions.md § Fleet budgets). Without `redis_url` or
+    `sentinels` the budgets are kept in this process only (a fleet of one)."""
+
+    redis_url: SecretStr | None = None  # redis://[:password@]host:port/db
+    # Sentinel instead of a URL: "host:port" entries and the monitored service name.
+    sentinels: tuple[str, ...] = ()
+    sentinel_service: str = "sparket-budgets"
+    hotkey_per_minute: float = Field(default=50.0, gt=0, le=59)
+    hotkey_burst: int = Field(default=3, ge=1, le=4)
+    egress_ip_per_second: float = Field(default=15.0, gt=0, le=100)
+    fleet_per_second: float = Field(default=20.0, gt=0, le=90)
+    burst: int = Field(default=4, ge=1, le=20)
+    max_wait_seconds: float = Field(default=30.0, gt=0, le=600)
+    failing_hotkeys_limit: int = Field(default=3, ge=2, le=4)
+    # While Redis cannot answer: how many hotkeys are expected on this egress IP (the
+    # local share divides the IP and fleet budgets by it).
+    expected_colocated: int = Field(default=16, ge=1, le=10000)
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+
+    @field_validator("sentinels")
+    @classmethod
+    def _host_ports(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            host, _, port = entry.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{entry!r} is not host:port")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything one miner process needs to know, from env, file and defaults."""
 
@@ -120,6 +150,7 @@ class Settings(BaseSettings):
     axon: AxonSettings = AxonSettings()
     subtensor: SubtensorSettings = SubtensorSettings()
     base_miner: BaseMinerSettings = BaseMinerSettings()
+    budget: BudgetSettings = BudgetSettings()
     # Flat names for compatibility with the guide's SPARKET_MINER_API_ENABLED/PORT.
     miner_api_enabled: bool = True
     miner_api_host: str = "127.0.0.1"

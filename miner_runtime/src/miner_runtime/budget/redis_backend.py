@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from importlib import resources
 
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
@@ -52,8 +54,11 @@ def canary_field(egress_ip: str) -> str:
 
 
 class RedisCoordinator:
-    def __init__(self, client: redis.Redis, budgets: Budgets) -> None:
+    def __init__(
+        self, client: redis.Redis, budgets: Budgets, *, sentinels: Sequence[redis.Redis] = ()
+    ) -> None:
         self.client = client
+        self._sentinels = tuple(sentinels)  # closed with us
         self.budgets = budgets
         self._acquire_source = _script("acquire.lua")
         self._acquire_sha = hashlib.sha1(self._acquire_source.encode()).hexdigest()
@@ -83,6 +88,29 @@ class RedisCoordinator:
             retry=Retry(NoBackoff(), 0),
         )
         return cls(client, budgets)
+
+    @classmethod
+    def from_sentinel(
+        cls,
+        sentinels: list[tuple[str, int]],
+        service: str,
+        budgets: Budgets,
+        *,
+        timeout: float = 0.5,
+    ) -> RedisCoordinator:
+        """The master Sentinel names for `service`, found again after a failover."""
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            sentinels,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+        client = sentinel.master_for(
+            service,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return cls(client, budgets, sentinels=sentinel.sentinels)
 
     async def acquire(self, ask: Ask) -> Decision:
         """One EVALSHA (the hot path skips redis-py's Script wrapper); a server that lost
@@ -134,11 +162,13 @@ class RedisCoordinator:
 
     async def close(self) -> None:
         await self.client.aclose()
+        for sentinel in self._sentinels:
+            await sentinel.aclose()
 
 
 # What "Redis cannot answer" looks like to the fail-closed wrapper.
 UNAVAILABLE: tuple[type[Exception], ...] = (
-    redis_errors.ConnectionError,
+    redis_errors.ConnectionError,  # includes sentinel's MasterNotFoundError
     redis_errors.TimeoutError,
     redis_errors.BusyLoadingError,
 )
