@@ -27,8 +27,8 @@ from sparket_operator.reconcile import workload
 from sparket_operator.reconcile.facts import RuntimeFacts
 from sparket_operator.reconcile.observed import Observed, rollout_settled
 from sparket_operator.reconcile.placement import Endpoint, Resolution
-from sparket_operator.reconcile.status import Progress, compute_status, short_hotkey
-from sparket_operator.reconcile.wallet import WalletVerdict, check_wallet_secret
+from sparket_operator.reconcile.status import Progress, compute_status
+from sparket_operator.reconcile.wallet import WalletVerdict, check_wallet_secret, short_address
 
 ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
 GENERATION = 3
@@ -212,7 +212,7 @@ def test_every_printer_column_finds_its_field_on_the_wire() -> None:
 
 
 def test_short_hotkey_keeps_the_first_five_and_last_four_characters() -> None:
-    assert short_hotkey(ALICE) == "5Grwv…utQY"
+    assert short_address(ALICE) == "5Grwv…utQY"
 
 
 # --- zero idle writes --------------------------------------------------------------------

@@ -54,11 +54,3 @@ class OperatorMetrics:
     def set_phases(self, phases: Tally[str]) -> None:
         for phase in Phase:
             self.miners.labels(phase.value).set(phases.get(phase.value, 0))
-
-    def total_writes(self) -> float:
-        return sum(
-            sample.value
-            for metric in self.api_writes.collect()
-            for sample in metric.samples
-            if sample.name.endswith("_total")
-        )

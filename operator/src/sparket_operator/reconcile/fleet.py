@@ -19,7 +19,7 @@ Rules:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MinerKey = tuple[str, str]  # (namespace, name)
 
@@ -92,7 +92,7 @@ class Fleet:
         """Count `key` on `node` now, so picks made before its status lands spread out."""
         miner = self._miners.get(key)
         if miner is not None and miner.node != node:
-            self._miners[key] = MinerSummary(**{**miner.__dict__, "node": node})
+            self._miners[key] = replace(miner, node=node)
 
     def using_secret(self, namespace: str, secret: str) -> list[MinerKey]:
         return [

@@ -27,7 +27,7 @@ from sparket_operator.reconcile.observed import (
     rollout_settled,
 )
 from sparket_operator.reconcile.placement import Resolution
-from sparket_operator.reconcile.wallet import WalletVerdict
+from sparket_operator.reconcile.wallet import WalletVerdict, short_address
 
 # Wallet problems that need the user to change the Secret (not merely create it).
 _USER_MUST_FIX = {
@@ -53,10 +53,6 @@ class Progress:
     template_hash: str | None = None
 
 
-def short_hotkey(ss58: str) -> str:
-    return f"{ss58[:5]}…{ss58[-4:]}"
-
-
 def compute_status(
     miner: SparketMiner,
     *,
@@ -72,15 +68,26 @@ def compute_status(
     ready = pod_ready(observed.pod)
     # A poll that has not answered yet (say, just after an operator restart) keeps the
     # last report while the pod stays Ready; a pod that is not Ready reports nothing.
-    keep_previous = facts is None and ready
+    uid: int | None
+    validators: int | None
+    submitted: int | None
+    rejected: int | None
+    if facts is not None:
+        uid, validators = facts.uid, facts.validators_connected
+        submitted, rejected = facts.accepted_1h, facts.rejected_1h
+    elif ready:
+        uid, validators = previous.uid, previous.validators_connected
+        submitted, rejected = previous.submitted_1h, previous.rejected_1h
+    else:
+        uid = validators = submitted = rejected = None
     resolution = progress.resolution
     return SparketMinerStatus(
         observed_generation=generation,
         phase=_phase(progress, observed, verdicts),
         conditions=merged,
         hotkey=miner.spec.hotkey,
-        hotkey_short=short_hotkey(miner.spec.hotkey),
-        uid=facts.uid if facts else (previous.uid if keep_previous else None),
+        hotkey_short=short_address(miner.spec.hotkey),
+        uid=uid,
         node=progress.node or previous.node,
         endpoint=(
             str(resolution.endpoint)
@@ -88,28 +95,12 @@ def compute_status(
             else None
         ),
         egress_ip=resolution.egress_ip if resolution else None,
-        validators_connected=_fact(facts, "validators_connected", previous, keep_previous),
-        submitted_1h=_fact(facts, "accepted_1h", previous, keep_previous, "submitted_1h"),
-        rejected_1h=_fact(facts, "rejected_1h", previous, keep_previous),
+        validators_connected=validators,
+        submitted_1h=submitted,
+        rejected_1h=rejected,
         last_submission_time=(facts.last_submission_at if facts else previous.last_submission_time),
         template_hash=progress.template_hash or previous.template_hash,
     )
-
-
-def _fact(
-    facts: RuntimeFacts | None,
-    name: str,
-    previous: SparketMinerStatus,
-    keep: bool,
-    status_name: str | None = None,
-) -> int | None:
-    if facts is not None:
-        value = getattr(facts, name)
-        return value if isinstance(value, int) else None
-    if keep:
-        old = getattr(previous, status_name or name)
-        return old if isinstance(old, int) else None
-    return None
 
 
 def _verdicts(progress: Progress, observed: Observed, facts: RuntimeFacts | None) -> list[Verdict]:
