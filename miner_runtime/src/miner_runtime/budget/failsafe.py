@@ -71,26 +71,12 @@ class FailClosedCoordinator:
         local_pause = self.local.paused(ask.validator, ask.egress_ip)
         if local_pause is not None:
             return local_pause
-        if self._retry_at is None or self._clock() >= self._retry_at:
-            try:
-                decision = await self.primary.acquire(ask)
-            except self._unavailable as exc:
-                self._went_down(exc)
-            else:
-                self._came_back()
-                return decision
-        return await self.local.acquire(ask)
+        decision = await self._shared(lambda: self.primary.acquire(ask))
+        return decision if decision is not None else await self.local.acquire(ask)
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
         await self.local.pause(validator, egress_ip, seconds, reason)
-        if self._retry_at is not None and self._clock() < self._retry_at:
-            return
-        try:
-            await self.primary.pause(validator, egress_ip, seconds, reason)
-        except self._unavailable as exc:
-            self._went_down(exc)
-        else:
-            self._came_back()
+        await self._shared(lambda: self.primary.pause(validator, egress_ip, seconds, reason))
 
     async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
         local = await self.local.record_failure(validator, egress_ip, hotkey)

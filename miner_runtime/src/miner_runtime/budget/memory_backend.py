@@ -45,15 +45,12 @@ class MemoryCoordinator:
             ("hotkey", ask.validator, ask.hotkey),
         )
         rates = self.budgets.rates()
-        start = now
-        for key, rate in zip(keys, rates, strict=True):
-            tat = max(self._tats.get(key, now), now)
-            start = max(start, tat - rate.tolerance_ms)
+        tats = [max(self._tats.get(key, now), now) for key in keys]
+        start = max(now, *(tat - rate.tolerance_ms for tat, rate in zip(tats, rates, strict=True)))
         wait = start - now
         if wait > self.budgets.max_wait_seconds * 1000:
             return Denied(wait / 1000.0, "budget")
-        for key, rate in zip(keys, rates, strict=True):
-            tat = max(self._tats.get(key, now), now)
+        for key, tat, rate in zip(keys, tats, rates, strict=True):
             self._tats[key] = max(tat, start) + rate.interval_ms
         return Grant(wait / 1000.0)
 
