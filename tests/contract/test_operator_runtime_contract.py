@@ -38,7 +38,7 @@ from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
 from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port
+from sparket_devkit.ports import free_port, http_ok
 from sparket_devkit.validator.ingest import Catalog, Event, Market
 from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
 from sparket_devkit.validator.server import LocalValidator
@@ -257,11 +257,7 @@ class Runtime:
         return [e for e in map(json.loads, lines) if e.get("event") == name]
 
     def ready(self) -> bool:
-        try:
-            response = httpx.get(f"http://127.0.0.1:{self.control_port}/ready", timeout=2)
-        except httpx.TransportError:
-            return False
-        return response.status_code == 200
+        return http_ok(f"http://127.0.0.1:{self.control_port}/ready")
 
 
 def start_runtime(command: list[str], env: dict[str, str], log: Path, control_port: int) -> Runtime:

@@ -18,7 +18,6 @@ nodes and makes the pods Running; the clock also records when all 1,000 are Runn
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
 import concurrent.futures
 import json
@@ -32,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from sparket_devkit.cluster import FakeNode, LocalCluster, wait_for
+from sparket_devkit.miner_objects import local_storage_class, new_wallet, prebound_volume
 from sparket_devkit.paths import binaries_dir, repo_root
-from sparket_devkit.ports import free_port
-from sparket_devkit.processes import ManagedProcess
-from sparket_devkit.wallets import generated_wallet
+from sparket_devkit.ports import free_port, http_ok
+from sparket_devkit.processes import ManagedProcess, vm_rss_kib
 from sparket_operator.api.crdgen import crd_manifest
 
 NAMESPACE = "fleet"
@@ -43,10 +42,7 @@ MINERS = "/apis/sparket.io/v1alpha1/namespaces/fleet/sparketminers"
 
 
 def vm_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no VmRSS for {pid}")
+    return vm_rss_kib(pid) / 1024.0
 
 
 def scrape(port: int, name: str) -> float:
@@ -60,21 +56,11 @@ def scrape(port: int, name: str) -> float:
 
 
 def secrets(count: int, root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(hotkey, wallet Secret) for `count` fresh hotkeys."""
     made = []
     for i in range(count):
-        wallet = generated_wallet(root, f"w{i}")
-        base = root / f"w{i}"
-        data = {
-            "hotkey": (base / "hotkeys" / "default").read_bytes(),
-            "coldkeypub.txt": (base / "coldkeypub.txt").read_bytes(),
-        }
-        secret = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"wallet-{i}", "namespace": NAMESPACE},
-            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-        }
-        made.append((wallet.hotkey.ss58_address, secret))
+        wallet = new_wallet(root, f"w{i}")
+        made.append((wallet.hotkey, wallet.secret(NAMESPACE, f"wallet-{i}")))
     return made
 
 
@@ -98,18 +84,13 @@ def miner(i: int, hotkey: str) -> dict[str, Any]:
 
 
 def volume(i: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": f"bench-{i:04d}"},
-        "spec": {
-            "capacity": {"storage": "1Gi"},
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": STORAGE_CLASS,
-            "hostPath": {"path": f"/var/lib/bench/{i}"},
-            "claimRef": {"namespace": NAMESPACE, "name": f"data-miner-{i:04d}-0"},
-        },
-    }
+    return prebound_volume(
+        f"bench-{i:04d}",
+        namespace=NAMESPACE,
+        miner=f"miner-{i:04d}",
+        storage_class=STORAGE_CLASS,
+        host_path=f"/var/lib/bench/{i}",
+    )
 
 
 def done_count(cluster: LocalCluster) -> tuple[int, collections.Counter[str]]:
@@ -161,11 +142,7 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
         api.call(
             "POST",
             "/apis/storage.k8s.io/v1/storageclasses",
-            {
-                "metadata": {"name": STORAGE_CLASS},
-                "provisioner": "kubernetes.io/no-provisioner",
-                "volumeBindingMode": "Immediate",
-            },
+            local_storage_class(STORAGE_CLASS),
         )
         print(f"generating {count} hotkeys and Secrets ...", flush=True)
         wallets = secrets(count, workdir / "wallets")
@@ -203,7 +180,9 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
         )
         operator.start()
         operator.wait_until(
-            lambda: _ok(f"http://127.0.0.1:{health}/healthz"), timeout=60, what="healthz"
+            lambda: http_ok(f"http://127.0.0.1:{health}/healthz", timeout=1),
+            timeout=60,
+            what="healthz",
         )
         rss_empty = vm_rss_mib(operator.pid)
 
@@ -267,14 +246,6 @@ def run(count: int, idle_seconds: float, resync_seconds: float, workdir: Path) -
         if operator is not None:
             operator.stop()
         cluster.stop()
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ from bittensor_wallet import Keypair
 
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
+from sparket_devkit.processes import vm_rss_kib
 from sparket_devkit.validator.ingest import Catalog, Event, Market
 from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
 from sparket_devkit.validator.server import LocalValidator
@@ -42,14 +43,6 @@ NETUID = 5999  # this process's MockSubtensor only; the runtime's chain is its o
 HOUR = 3600.0
 MIB = 1024.0
 LEAGUES = (("nfl", "nfl"), ("nba", "nba"), ("epl", "soccer"), ("mlb", "mlb"), ("nhl", "nhl"))
-
-
-def vm_rss_kib(pid: int) -> int:
-    """VmRSS of `pid` in KiB, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def generated_keypair() -> Keypair:

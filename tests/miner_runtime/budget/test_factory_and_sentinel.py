@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Ask, Denied, Grant
 from miner_runtime.errors import ConfigError
 from miner_runtime.settings import BudgetSettings, load_settings
-from sparket_devkit.ports import free_port
+from sparket_devkit.ports import free_port, is_listening
 from sparket_devkit.processes import ManagedProcess
 from sparket_devkit.services import RedisServer, find_redis_server
 
@@ -59,11 +58,7 @@ def sentinel(redis_server: RedisServer, tmp_path: Path) -> Iterator[int]:
     )
     process.start()
 
-    def accepting() -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", port)) == 0
-
-    process.wait_until(accepting, timeout=20, what="sentinel accepting")
+    process.wait_until(lambda: is_listening(port), timeout=20, what="sentinel accepting")
     yield port
     process.stop()
 

@@ -17,7 +17,7 @@ import pytest
 from bittensor_wallet import Keypair
 
 from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, is_listening
+from sparket_devkit.ports import free_port, http_ok, is_listening
 from sparket_devkit.wallets import generated_wallet
 
 
@@ -90,7 +90,7 @@ def test_serve_runs_reports_and_stops_cleanly(
     process, seconds_to_axon = serving
     assert seconds_to_axon < 15  # the benchmark reports the real figure; this catches hangs
     api = f"http://127.0.0.1:{serve_env['SPARKET_MINER_API_PORT']}"
-    wait_for(lambda: _ready(api), timeout=20, what="/ready")
+    wait_for(lambda: http_ok(f"{api}/ready"), timeout=20, what="/ready")
     status = httpx.get(f"{api}/status", timeout=5).json()
     assert status["registered"] is True and status["egress_ip"] == "127.0.0.2"
 
@@ -105,13 +105,6 @@ def test_serve_runs_reports_and_stops_cleanly(
     for field in ("secretPhrase", "secretSeed", "privateKey"):
         if secret.get(field):
             assert secret[field] not in output
-
-
-def _ready(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/ready", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def run_serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

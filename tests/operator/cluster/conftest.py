@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from operator_harness import STORAGE_CLASS, OperatorProcess, apply, storage_class
+from operator_harness import STORAGE_CLASS, OperatorProcess, apply
 
 from sparket_devkit.cluster import LocalCluster
+from sparket_devkit.miner_objects import local_storage_class
 from sparket_devkit.paths import repo_root
 from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
@@ -30,7 +31,7 @@ def sparket_crd(kubectl: Cli) -> str:
 @pytest.fixture(scope="session")
 def test_storage(kubectl: Cli) -> str:
     """A StorageClass for pre-bound local volumes (the test cluster has no provisioner)."""
-    apply(kubectl, storage_class())
+    apply(kubectl, local_storage_class(STORAGE_CLASS))
     return STORAGE_CLASS
 
 

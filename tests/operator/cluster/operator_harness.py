@@ -6,7 +6,6 @@ The operator is a separate process, as in production, so a test can SIGKILL it.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -21,10 +20,10 @@ from typing import Any
 import yaml
 
 from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port
+from sparket_devkit.miner_objects import prebound_volume
+from sparket_devkit.ports import free_port, http_ok
 from sparket_devkit.processes import ManagedProcess, tail
 from sparket_devkit.pytest_plugin import Cli
-from sparket_devkit.wallets import generated_wallet
 
 STORAGE_CLASS = "sparket-test-local"
 
@@ -67,13 +66,7 @@ class OperatorProcess:
         self.process.wait_until(self.healthy, timeout=60, what="liveness endpoint answers")
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.health_port}/healthz", timeout=1
-            ) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
+        return http_ok(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/", timeout=5) as r:
@@ -118,33 +111,6 @@ def apply(kubectl: Cli, *objects: dict[str, Any]) -> None:
     kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
 
 
-@dataclass(frozen=True)
-class TestWallet:
-    hotkey: str
-    files: dict[str, bytes]
-
-    def secret(self, namespace: str, name: str, **extra: bytes) -> dict[str, Any]:
-        data = {**self.files, **extra}
-        return {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": name, "namespace": namespace},
-            "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-        }
-
-
-def new_wallet(root: Path, name: str) -> TestWallet:
-    wallet = generated_wallet(root, name)
-    base = root / name
-    return TestWallet(
-        hotkey=wallet.hotkey.ss58_address,
-        files={
-            "hotkey": (base / "hotkeys" / "default").read_bytes(),
-            "coldkeypub.txt": (base / "coldkeypub.txt").read_bytes(),
-        },
-    )
-
-
 def miner(namespace: str, name: str, hotkey: str, secret: str, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "sparket.io/v1alpha1",
@@ -160,31 +126,15 @@ def miner(namespace: str, name: str, hotkey: str, secret: str, **spec: Any) -> d
     }
 
 
-def storage_class() -> dict[str, Any]:
-    return {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {"name": STORAGE_CLASS},
-        "provisioner": "kubernetes.io/no-provisioner",
-        "volumeBindingMode": "Immediate",
-    }
-
-
 def volume_for(namespace: str, miner_name: str) -> dict[str, Any]:
     """A PersistentVolume pre-bound to the miner's data claim (KWOK runs no provisioner)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": f"pv-{namespace}-{miner_name}"},
-        "spec": {
-            "capacity": {"storage": "1Gi"},
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": STORAGE_CLASS,
-            "persistentVolumeReclaimPolicy": "Delete",
-            "hostPath": {"path": f"/var/lib/sparket-test/{namespace}/{miner_name}"},
-            "claimRef": {"namespace": namespace, "name": f"data-{miner_name}-0"},
-        },
-    }
+    return prebound_volume(
+        f"pv-{namespace}-{miner_name}",
+        namespace=namespace,
+        miner=miner_name,
+        storage_class=STORAGE_CLASS,
+        host_path=f"/var/lib/sparket-test/{namespace}/{miner_name}",
+    )
 
 
 def miner_status(kubectl: Cli, namespace: str, name: str) -> dict[str, Any]:

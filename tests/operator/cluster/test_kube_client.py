@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from operator_harness import apply, get_json, miner, new_wallet
+from operator_harness import apply, get_json, miner
 
 from sparket_devkit.cluster import LocalCluster
+from sparket_devkit.miner_objects import new_wallet
 from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.kube import errors
 from sparket_operator.kube.client import KubeApi, load_api_client, resource_path

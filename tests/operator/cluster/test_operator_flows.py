@@ -22,7 +22,6 @@ from operator_harness import (
     condition,
     get_json,
     miner,
-    new_wallet,
     owned_objects,
     poll,
     running,
@@ -32,6 +31,7 @@ from operator_harness import (
 )
 
 from sparket_devkit.cluster import DEFAULT_NODES, wait_for
+from sparket_devkit.miner_objects import new_wallet
 from sparket_devkit.pytest_plugin import Cli
 
 pytestmark = pytest.mark.cluster

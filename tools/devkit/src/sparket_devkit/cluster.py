@@ -22,7 +22,7 @@ import yaml
 
 from sparket_devkit.errors import StartupFailed
 from sparket_devkit.pki import ClusterPki, make_cluster_pki
-from sparket_devkit.ports import free_port
+from sparket_devkit.ports import free_port, http_ok
 from sparket_devkit.processes import ManagedProcess, stop_group
 from sparket_devkit.rest import ApiError, RestClient
 
@@ -214,7 +214,7 @@ class LocalCluster:
         etcd.start()
         self.processes.append(etcd)
         etcd.wait_until(
-            lambda: _http_ok(f"{client_url}/health"), timeout=timeout, what="etcd /health"
+            lambda: http_ok(f"{client_url}/health"), timeout=timeout, what="etcd /health"
         )
 
     def _start_apiserver(self, timeout: float) -> None:
@@ -384,14 +384,6 @@ def _owned_by(pid: int, workdir: Path) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return str(workdir) in cmdline or str(workdir.resolve()) in cmdline
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 def _readyz(client: RestClient) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import socket
 import threading
+import urllib.request
 
 # Below Linux's ephemeral range (32768-60999): an outgoing connection's local port can never
 # take a port we handed out before its server binds it. bittensor's Axon binds 0.0.0.0, which
@@ -37,6 +38,15 @@ def free_port(host: str = "127.0.0.1") -> int:
                 _handed_out.add(port)
                 return port
     raise RuntimeError("could not find a free port after 200 tries")
+
+
+def http_ok(url: str, *, timeout: float = 2.0) -> bool:
+    """True when a GET of `url` answers 200; any connection trouble is just "not yet"."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:  # URLError, refused, reset, timed out
+        return False
 
 
 def is_listening(port: int, host: str = "127.0.0.1") -> bool:

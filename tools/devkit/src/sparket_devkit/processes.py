@@ -89,6 +89,14 @@ class ManagedProcess:
         self.popen.wait(timeout=grace)
 
 
+def vm_rss_kib(pid: int) -> int:
+    """VmRSS of `pid` in KiB, from /proc (Linux): the benchmarks' memory figure."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
