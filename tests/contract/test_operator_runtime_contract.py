@@ -40,7 +40,12 @@ from bittensor_wallet import Keypair
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, http_ok
 from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
+from sparket_devkit.validator.mock_chain import (
+    chain_view,
+    register,
+    serve_axon,
+    validator_neuron,
+)
 from sparket_devkit.validator.server import LocalValidator
 from sparket_devkit.wallets import generated_wallet
 from sparket_operator.api import v1alpha1
@@ -387,14 +392,9 @@ def test_the_rendered_pod_runs_the_runtime_and_the_poller_reads_its_status(
     owner = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
     validator_port = free_port()
     neurons: list[dict[str, Any]] = [
-        {
-            "hotkey": validator_key.ss58_address,
-            "coldkey": owner.ss58_address,
-            "stake": 1000.0,
-            "validator_permit": True,
-            "ip": "127.0.0.1",
-            "port": validator_port,
-        },
+        validator_neuron(
+            validator_key.ss58_address, coldkey=owner.ss58_address, port=validator_port
+        ),
         {"hotkey": hotkey, "coldkey": source.coldkeypub.ss58_address},
     ]
     neurons_file = tmp_path / "neurons.json"

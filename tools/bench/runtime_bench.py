@@ -35,7 +35,12 @@ from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
 from sparket_devkit.processes import vm_rss_kib
 from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
+from sparket_devkit.validator.mock_chain import (
+    chain_view,
+    register,
+    serve_axon,
+    validator_neuron,
+)
 from sparket_devkit.validator.server import LocalValidator
 from sparket_devkit.wallets import generated_wallet
 
@@ -94,14 +99,11 @@ class Miner:
         self.axon_port = free_port()
         neurons = [
             {"hotkey": self.hotkey, "coldkey": self.coldkey},
-            {
-                "hotkey": validator.ss58_address,
-                "coldkey": generated_keypair().ss58_address,
-                "stake": 1000.0,
-                "validator_permit": True,
-                "ip": "127.0.0.1",
-                "port": validator_port,
-            },
+            validator_neuron(
+                validator.ss58_address,
+                coldkey=generated_keypair().ss58_address,
+                port=validator_port,
+            ),
         ]
         (root / "neurons.json").write_text(json.dumps(neurons))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKET_")}

@@ -31,7 +31,12 @@ from miner_runtime.storage import OddsSend, Store, database_url
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
 from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
+from sparket_devkit.validator.mock_chain import (
+    chain_view,
+    register,
+    serve_axon,
+    validator_neuron,
+)
 from sparket_devkit.validator.server import LocalValidator
 from sparket_devkit.wallets import generated_wallet
 
@@ -163,14 +168,9 @@ class Rig:
         # The miner's chain (its process): read from the neurons file.
         neurons = [
             {"hotkey": self.hotkey, "coldkey": wallet.coldkeypub.ss58_address},
-            {
-                "hotkey": validator_key.ss58_address,
-                "coldkey": owner.ss58_address,
-                "stake": 1000.0,
-                "validator_permit": True,
-                "ip": "127.0.0.1",
-                "port": validator_port,
-            },
+            validator_neuron(
+                validator_key.ss58_address, coldkey=owner.ss58_address, port=validator_port
+            ),
         ]
         neurons_file = tmp_path / "neurons.json"
         neurons_file.write_text(json.dumps(neurons))

@@ -18,6 +18,7 @@ from bittensor_wallet import Keypair
 
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, http_ok, is_listening
+from sparket_devkit.validator.mock_chain import validator_neuron
 from sparket_devkit.wallets import generated_wallet
 
 
@@ -28,14 +29,8 @@ def serve_env(tmp_path: Path) -> dict[str, str]:
     owner = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
     neurons = [
         {"hotkey": wallet.hotkey.ss58_address, "coldkey": wallet.coldkeypub.ss58_address},
-        {
-            "hotkey": validator.ss58_address,
-            "coldkey": owner.ss58_address,
-            "stake": 1000.0,
-            "validator_permit": True,
-            "ip": "127.0.0.1",
-            "port": free_port(),  # nobody listens: the miner must cope with an absent validator
-        },
+        # Nobody listens on the port: the miner must cope with an absent validator.
+        validator_neuron(validator.ss58_address, coldkey=owner.ss58_address, port=free_port()),
     ]
     neurons_file = tmp_path / "neurons.json"
     neurons_file.write_text(json.dumps(neurons))

@@ -65,3 +65,18 @@ def serve_axon(subtensor: MockSubtensor, netuid: int, hotkey: str, ip: str, port
         placeholder1=0,
         placeholder2=0,
     )
+
+
+def validator_neuron(
+    hotkey: str, *, coldkey: str, port: int, ip: str = "127.0.0.1", stake: float = 1000.0
+) -> dict[str, Any]:
+    """A validator's entry in a runtime's `mock_neurons_file` (and for `register`): staked,
+    with a validator permit, serving its axon on ip:port."""
+    return {
+        "hotkey": hotkey,
+        "coldkey": coldkey,
+        "stake": stake,
+        "validator_permit": True,
+        "ip": ip,
+        "port": port,
+    }
