@@ -173,7 +173,7 @@ class Reconciler:
             shared_egress_ip=self.settings.egress_ip,
         )
         progress = replace(progress, node=node, resolution=resolution)
-        if resolution.endpoint is None or resolution.egress_ip is None:
+        if not resolution.ok:
             return progress, observed, WAIT_FOR_ENDPOINT
         endpoint_owner = self.fleet.claim_endpoint(key, str(resolution.endpoint))
         if endpoint_owner != key:

@@ -28,7 +28,6 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
         settings.posting.enabled = False  # our Events come from the reconciler only
         settings.watching.server_timeout = 300
         settings.networking.request_timeout = 330
-        settings.persistence.finalizer = f"{GROUP}/operator"  # unused: no finalizers needed
         await controller.start()
 
     @kopf.on.cleanup(registry=registry)

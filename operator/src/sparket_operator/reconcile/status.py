@@ -27,16 +27,7 @@ from sparket_operator.reconcile.observed import (
     rollout_settled,
 )
 from sparket_operator.reconcile.placement import Resolution
-from sparket_operator.reconcile.wallet import WalletVerdict, short_address
-
-# Wallet problems that need the user to change the Secret (not merely create it).
-_USER_MUST_FIX = {
-    "ColdkeyPresent",
-    "HotkeyMismatch",
-    "HotkeyEncrypted",
-    "HotkeyUnreadable",
-    "KeyMissing",
-}
+from sparket_operator.reconcile.wallet import WalletReason, WalletVerdict, short_address
 
 
 @dataclass(frozen=True)
@@ -269,7 +260,12 @@ def _phase(p: Progress, observed: Observed, verdicts: list[Verdict]) -> Phase:
     by_type = {v.type: v for v in verdicts}
     if p.duplicate_of or p.endpoint_owner:
         return Phase.INVALID
-    if p.wallet is not None and p.wallet.reason in _USER_MUST_FIX:
+    # Every wallet problem but a missing Secret needs the user to change the Secret.
+    if (
+        p.wallet is not None
+        and not p.wallet.valid
+        and p.wallet.reason != WalletReason.SECRET_NOT_FOUND
+    ):
         return Phase.INVALID
     if p.paused:
         return Phase.PAUSED
