@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from miner_runtime.ingress.tokens import TokenBook
+from miner_runtime.budget.memory_backend import MemoryCoordinator
+from miner_runtime.budget.model import Budgets, Rate
 from miner_runtime.pricing.naive import NaiveEngine
 from miner_runtime.protocol.models import Game, OddsSubmission
 from miner_runtime.protocol.synapse import SynapseType
@@ -86,30 +87,33 @@ def games(markets: int, now: dt.datetime) -> list[Game]:
 
 
 async def measure(markets: int, cycles: int, batch_size: int) -> list[float]:
+    from miner_runtime.work.gate import Gate
     from miner_runtime.work.submitter import Submitter
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{Path(tmp) / 'miner.db'}")
         now = dt.datetime.now(dt.UTC)
         store.upsert_games(games(markets, now), now)
-        tokens = TokenBook()
-        tokens.record(VALIDATOR.hotkey, "a" * 64, now)
         engine = MovingEngine()
         clock = [now]
-        submitter = Submitter(
-            store=store,
+        # Budgets wide open: the benchmark measures the runtime's CPU, not the pacing (a
+        # cycle runs every 15 min in production; here they run back to back).
+        wide_open = Rate(1000.0, burst=1000)
+        gate = Gate(
             link=InstantLink(),
-            pricing=engine,
-            tokens=tokens,
-            batch_size=batch_size,
+            coordinator=MemoryCoordinator(Budgets(wide_open, wide_open, wide_open)),
+            hotkey="5BenchMiner",
+            egress_ip="127.0.0.2",
             now=lambda: clock[0],
+        )
+        await gate.token_received(VALIDATOR.hotkey, "a" * 64, now)
+        submitter = Submitter(
+            store=store, gate=gate, pricing=engine, batch_size=batch_size, now=lambda: clock[0]
         )
         cpu: list[float] = []
         for cycle in range(cycles):
             engine.cycle = cycle
             clock[0] = now + dt.timedelta(minutes=cycle + 1)
-            for slot in submitter._slots.values():  # a cycle every 15 min in production:
-                slot.pacer = type(slot.pacer)()  # no pacing wait between benchmark cycles
             started = time.process_time()
             report = await submitter.odds_cycle([VALIDATOR])
             cpu.append(time.process_time() - started)

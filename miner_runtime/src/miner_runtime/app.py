@@ -1,9 +1,10 @@
 """The one place that wires the runtime: one event loop, ordered start and shutdown.
 
-Start: storage (tokens survive restarts) -> Axon (serving within seconds) -> control API
--> background loops: chain sync (registration, validators, serve_axon once per change),
-game sync, odds cycles, outcome checks. Stop in reverse; the store closes last, after every
-pending send has been completed or left pending (which counts as possibly stored).
+Start: storage (tokens survive restarts) -> the fleet's budget coordinator -> Axon (serving
+within seconds) -> control API -> background loops: chain sync (registration, validators,
+serve_axon once per change), game sync, odds cycles, outcome checks. Stop in reverse; the
+store closes last, after every pending send has been completed or left pending (which
+counts as possibly stored).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any
 
 import bittensor as bt
 
+from miner_runtime.budget.coordinator import BudgetCoordinator
+from miner_runtime.budget.factory import coordinator_from_settings
 from miner_runtime.chain.client import ChainClient, ChainError
 from miner_runtime.chain.sync import ChainSnapshot, ChainSync, ServeStatus
 from miner_runtime.control.api import ControlServer, build_control_app
 from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.errors import ConfigError
 from miner_runtime.ingress.axon import ConnectionIngress, build_axon
-from miner_runtime.ingress.tokens import TokenBook, TokenState
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import PricingEngine
 from miner_runtime.pricing.naive import NaiveEngine
@@ -34,10 +36,11 @@ from miner_runtime.settings import Settings
 from miner_runtime.storage import Store, database_url
 from miner_runtime.validator.dendrite import EgressDendrite
 from miner_runtime.validator.selection import NeuronView
+from miner_runtime.work.gate import Gate, utc_now
 from miner_runtime.work.link import DendriteLink
 from miner_runtime.work.outcomes import FileOutcomeSource, NoOutcomeSource, OutcomeSource
 from miner_runtime.work.status import WorkStatus
-from miner_runtime.work.submitter import Submitter, utc_now
+from miner_runtime.work.submitter import Submitter
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +118,8 @@ class MinerApp:
         self.snapshot: ChainSnapshot | None = None
         self.served: bool = False
         self.store: Store | None = None
-        self.tokens = TokenBook()
+        self.coordinator: BudgetCoordinator | None = None
+        self.gate: Gate | None = None
         self.submitter: Submitter | None = None
         self.axon: bt.Axon | None = None
         self._link: DendriteLink | None = None
@@ -138,23 +142,30 @@ class MinerApp:
         configured = self.settings.database_url
         url = database_url(data_dir, configured.get_secret_value() if configured else None)
         self.store = await asyncio.to_thread(Store.open, url)
-        endpoints = await asyncio.to_thread(self.store.validator_endpoints)
-        self.tokens = TokenBook(
-            TokenState(e.validator_hotkey, e.token, e.token_received_at) for e in endpoints
-        )
+        self.coordinator = coordinator_from_settings(self.settings.budget)
         dendrite = EgressDendrite(
             self.wallet.hotkey, egress_ip=self.egress_ip, source_address=self._source_address
         )
         self._link = DendriteLink(dendrite)
-        self.submitter = Submitter(
-            store=self.store,
+        self.gate = Gate(
             link=self._link,
-            pricing=self.pricing,
-            tokens=self.tokens,
-            batch_size=self.settings.base_miner.batch_size,
-            leagues=self.settings.base_miner.leagues,
+            coordinator=self.coordinator,
+            hotkey=self.hotkey,
+            egress_ip=self.egress_ip,
             metrics=self.metrics,
             status=self.status,
+        )
+        for endpoint in await asyncio.to_thread(self.store.validator_endpoints):
+            # Kept across a restart: the token serves again (its first-seen time kept).
+            await self.gate.token_received(
+                endpoint.validator_hotkey, endpoint.token, endpoint.token_received_at
+            )
+        self.submitter = Submitter(
+            store=self.store,
+            gate=self.gate,
+            pricing=self.pricing,
+            batch_size=self.settings.base_miner.batch_size,
+            leagues=self.settings.base_miner.leagues,
         )
         self._start_axon()
         if self.settings.miner_api_enabled:
@@ -214,6 +225,8 @@ class MinerApp:
             await asyncio.to_thread(self.axon.stop)
         if self._link is not None:
             await self._link.close()
+        if self.coordinator is not None:
+            await self.coordinator.close()
         if self.store is not None:
             self.store.close()
         log_event(logger, "miner_stopped", hotkey=self.hotkey)
@@ -240,9 +253,8 @@ class MinerApp:
 
     async def _on_connection_info(self, validator_hotkey: str, info: ConnectionInfo) -> None:
         now = utc_now()
-        usable_before = self.tokens.usable(validator_hotkey, now) is not None
-        changed = self.tokens.record(validator_hotkey, info.token, now)
-        assert self.store is not None
+        assert self.store is not None and self.gate is not None
+        unblocked = await self.gate.token_received(validator_hotkey, info.token, now)
         await asyncio.to_thread(
             self.store.save_validator_endpoint,
             validator_hotkey,
@@ -259,9 +271,9 @@ class MinerApp:
             port=info.port,
             step=info.step,
             token_received=True,
-            token_changed=changed,
+            pushes_resumed=unblocked,
         )
-        if changed and not usable_before:
+        if unblocked:
             # Pushes to this validator were parked for want of a token: catch up now.
             self._catch_up.add(validator_hotkey)
             self._wake_odds.set()
@@ -381,25 +393,10 @@ class MinerApp:
         now = utc_now()
         snapshot = self.snapshot
         registered = snapshot is not None and snapshot.own_uid is not None
-        backoff = self.submitter.backoff if self.submitter else None
-        validators = []
-        for v in snapshot.validators if snapshot else ():
-            token = self.tokens.get(v.hotkey)
-            pause = backoff.paused(v.hotkey, now) if backoff else None
-            tally = self.status.tallies.get(v.hotkey)
-            validators.append(
-                {
-                    "hotkey": v.hotkey,
-                    "uid": v.uid,
-                    "stake": v.stake,
-                    "token_age_seconds": round(token.age_seconds(now), 1) if token else None,
-                    "token_usable": self.tokens.usable(v.hotkey, now) is not None,
-                    "paused_seconds": round(pause.remaining(now), 1) if pause else 0.0,
-                    "pause_reason": pause.reason if pause else None,
-                    "accepted": tally.accepted if tally else 0,
-                    "rejected": dict(tally.rejected) if tally else {},
-                }
-            )
+        validators = [
+            self._validator_status(v.hotkey, v.uid, v.stake, now)
+            for v in (snapshot.validators if snapshot else ())
+        ]
         cycle = self.status.last_cycle
         last = self.status.last_submission_at
         accepted_1h, rejected_1h = self.status.last_hour(now)
@@ -439,6 +436,40 @@ class MinerApp:
                 "rejected_last_hour": rejected_1h,
             },
             "outcomes_sent": self.status.outcomes_sent,
+            "budget_store": {
+                "shared": self.settings.budget.redis_url is not None
+                or bool(self.settings.budget.sentinels),
+                "degraded": self.coordinator.degraded if self.coordinator else False,
+            },
+        }
+
+    def _validator_status(
+        self, validator: str, uid: int, stake: float, now: dt.datetime
+    ) -> dict[str, Any]:
+        """One validator's line: its token, what holds us back (our own pause or a fleet
+        rule, with the reason), and what it answered."""
+        own = self.gate.backoff.paused(validator, now) if self.gate else None
+        budget = self.status.budgets.get(validator)
+        held = budget.held_for(now) if budget else 0.0
+        received = budget.token_received_at if budget else None
+        tally = self.status.tallies.get(validator)
+        reason: str | None
+        if own is not None:
+            paused, reason = own.remaining(now), own.reason
+        else:
+            paused, reason = held, budget.held_by if budget and held > 0 else None
+        return {
+            "hotkey": validator,
+            "uid": uid,
+            "stake": stake,
+            "token_age_seconds": round((now - received).total_seconds(), 1) if received else None,
+            "token_usable": budget.token_usable if budget else False,
+            "paused_seconds": round(paused, 1),
+            "pause_reason": reason,
+            "failing_hotkeys": budget.failing_hotkeys if budget else 0,
+            "banned": budget.banned if budget else False,
+            "accepted": tally.accepted if tally else 0,
+            "rejected": dict(tally.rejected) if tally else {},
         }
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -120,10 +121,19 @@ class BudgetSettings(_Section):
     burst: int = Field(default=4, ge=1, le=20)
     max_wait_seconds: float = Field(default=30.0, gt=0, le=600)
     failing_hotkeys_limit: int = Field(default=3, ge=2, le=4)
-    # While Redis cannot answer: how many hotkeys are expected on this egress IP (the
-    # local share divides the IP and fleet budgets by it).
+    # While Redis cannot answer: how many hotkeys are expected on this egress IP and in
+    # the whole fleet (the local share divides the IP's and the fleet's budgets by them;
+    # the fleet size defaults to expected_colocated).
     expected_colocated: int = Field(default=16, ge=1, le=10000)
+    expected_fleet_size: int | None = Field(default=None, ge=1, le=10000)
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _fleet_holds_the_colocated(self) -> BudgetSettings:
+        fleet = self.expected_fleet_size
+        if fleet is not None and fleet < self.expected_colocated:
+            raise ValueError("expected_fleet_size must be at least expected_colocated")
+        return self
 
     @field_validator("sentinels")
     @classmethod

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.memory_backend import MemoryCoordinator
-from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate
+from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate, Rule
 from miner_runtime.budget.redis_backend import RedisCoordinator, acquire_keys
 from sparket_devkit.services import RedisServer
 
@@ -107,7 +107,7 @@ async def test_a_reservation_beyond_max_wait_is_refused_and_reserves_nothing(
     waits = await _waits(coordinator, [_ask(validator)] * 13)  # up to 1.0 s ahead
     assert waits[-1] == pytest.approx(1.0, abs=SLACK)
     refused = await coordinator.acquire(_ask(validator))
-    assert isinstance(refused, Denied) and refused.reason == "budget"
+    assert isinstance(refused, Denied) and refused.rule is Rule.BUDGET
     assert refused.retry_after == pytest.approx(1.1, abs=SLACK)
     again = await coordinator.acquire(_ask(validator))
     assert isinstance(again, Denied)
@@ -182,7 +182,8 @@ async def test_the_failure_budget_stops_new_hotkeys_before_the_third_distinct_fa
 
     refused = await coordinator.acquire(_ask(validator, hotkey="hk-new"))
     assert isinstance(refused, Denied)
-    assert refused.reason == "failure budget: 2 hotkeys failed"
+    assert refused.rule is Rule.FAILURE_BUDGET
+    assert refused.reason == "failure_budget: 2 hotkeys failed"
     assert refused.retry_after == pytest.approx(24 * 3600, abs=5)
     # The two that failed already may go on (they cannot add a distinct failure) ...
     assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-a")), Grant)
@@ -216,18 +217,88 @@ async def test_an_unproven_token_is_pushed_by_one_canary_per_ip_first(
         return Ask(validator=validator, hotkey=hotkey, egress_ip=ip, push=True)
 
     await coordinator.record_token(validator, "a" * 64)
-    assert isinstance(await coordinator.acquire(push("hk-canary")), Grant)
+    first = await coordinator.acquire(push("hk-canary"))
+    assert first == Grant(pytest.approx(0, abs=SLACK), "a" * 64, proving=True)
     waiting = await coordinator.acquire(push("hk-other"))
-    assert isinstance(waiting, Denied) and waiting.reason == "waiting for canary hk-canary"
+    assert isinstance(waiting, Denied) and waiting.rule is Rule.CANARY
+    assert waiting.detail == "hk-canary"
     assert waiting.retry_after == pytest.approx(1.0)
     # Game-data requests carry no token; another egress IP has its own canary.
     assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-other")), Grant)
     assert isinstance(await coordinator.acquire(push("hk-far", ip="203.0.113.99")), Grant)
 
     await coordinator.token_accepted(validator, "a" * 64)
-    assert isinstance(await coordinator.acquire(push("hk-other")), Grant)
+    proven = await coordinator.acquire(push("hk-other"))
+    assert isinstance(proven, Grant) and proven.token == "a" * 64 and not proven.proving
 
     # A validator restart: a new token is unproven again, and the same canary goes first.
     await coordinator.record_token(validator, "b" * 64)
     assert isinstance(await coordinator.acquire(push("hk-other")), Denied)
     assert isinstance(await coordinator.acquire(push("hk-canary")), Grant)
+
+
+def _push(validator: str, hotkey: str = "hk-1", ip: str = "203.0.113.10") -> Ask:
+    return Ask(validator=validator, hotkey=hotkey, egress_ip=ip, push=True)
+
+
+async def test_a_push_needs_a_usable_token_and_its_grant_carries_it(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    refused = await coordinator.acquire(_push(validator))
+    assert isinstance(refused, Denied) and refused.rule is Rule.NO_TOKEN
+    game_data = await coordinator.acquire(_ask(validator))
+    assert isinstance(game_data, Grant) and game_data.token is None
+    await coordinator.record_token(validator, "a" * 64)
+    granted = await coordinator.acquire(_push(validator))
+    assert isinstance(granted, Grant) and granted.token == "a" * 64
+    await coordinator.token_rejected(validator, "a" * 64)
+    parked = await coordinator.acquire(_push(validator))
+    assert isinstance(parked, Denied) and parked.rule is Rule.NO_TOKEN
+
+
+async def test_check_holds_a_waiting_send_back_without_reserving_anything(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.record_token(validator, "a" * 64)
+    await coordinator.token_accepted(validator, "a" * 64)
+    waits = await _waits(coordinator, [_push(validator)] * 4)  # the 4th waits ~100 ms
+    assert waits[-1] == pytest.approx(0.1, abs=SLACK)
+    # Checks reserve nothing: the next acquire is still exactly one interval later.
+    for _ in range(5):
+        cleared = await coordinator.check(_push(validator))
+        assert cleared == Grant(0.0, "a" * 64, proving=False)
+    assert (await _waits(coordinator, [_push(validator)]))[0] == pytest.approx(0.2, abs=SLACK)
+    # A 429 seen by a neighbour while we waited stops the send that was granted.
+    await coordinator.pause(validator, "203.0.113.10", 30, "cooldown")
+    held = await coordinator.check(_push(validator))
+    assert isinstance(held, Denied) and held.reason == "paused: cooldown"
+
+
+async def test_a_suspect_token_goes_back_to_one_canary(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.record_token(validator, "a" * 64)
+    await coordinator.token_accepted(validator, "a" * 64)
+    assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)
+    await coordinator.token_suspect(validator)  # the validator was unreachable
+    canary = await coordinator.check(_push(validator, "hk-a"))
+    assert isinstance(canary, Grant) and canary.proving
+    held = await coordinator.check(_push(validator, "hk-b"))
+    assert isinstance(held, Denied) and held.rule is Rule.CANARY and held.detail == "hk-a"
+    await coordinator.token_accepted(validator, "a" * 64)
+    assert isinstance(await coordinator.check(_push(validator, "hk-b")), Grant)
+
+
+async def test_a_token_keeps_its_first_sighting_and_an_older_one_never_wins(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    # Kept across a restart, first seen 1 h 59 min 59.5 s ago: usable for half a second.
+    await coordinator.record_token(validator, "a" * 64, age_seconds=2 * 3600 - 0.5)
+    assert await coordinator.token(validator) == "a" * 64
+    await coordinator.record_token(validator, "a" * 64)  # re-delivered: the age stays
+    await asyncio.sleep(0.6)
+    assert await coordinator.token(validator) is None  # too old to be worth a failure
+
+    await coordinator.record_token(validator, "b" * 64)
+    await coordinator.record_token(validator, "c" * 64, age_seconds=600)  # an older sighting
+    assert await coordinator.token(validator) == "b" * 64

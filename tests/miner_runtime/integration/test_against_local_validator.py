@@ -248,8 +248,8 @@ async def test_after_a_429_it_waits_the_stated_time_plus_one_second(
     await until(
         lambda: validator.counters()["cooldown_responses"] == 1, within=10, what="the first 429"
     )
-    assert app.submitter is not None
-    pause = app.submitter.backoff.paused(validator.hotkey, dt.datetime.now(dt.UTC))
+    assert app.gate is not None
+    pause = app.gate.backoff.paused(validator.hotkey, dt.datetime.now(dt.UTC))
     assert pause is not None and pause.reason == "cooldown"
     waiting = pause.remaining(dt.datetime.now(dt.UTC))
     assert 3.0 < waiting <= 5.0  # the stated N (4 s, rounded) + 1 s

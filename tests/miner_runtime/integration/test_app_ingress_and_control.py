@@ -70,7 +70,8 @@ async def test_connection_info_is_taken_only_from_permitted_validators(
     )
     endpoint = app.store.validator_endpoint(validator.ss58_address)
     assert endpoint is not None and endpoint.token == TOKEN_A and endpoint.port == 9999
-    assert app.tokens.usable(validator.ss58_address, endpoint.token_received_at) == TOKEN_A
+    assert app.coordinator is not None
+    assert await app.coordinator.token(validator.ss58_address) == TOKEN_A
 
     # Nobody else can write this validator's token: not an unpermitted or unregistered
     # hotkey (blacklisted: 403), not the validator itself with another message type or a

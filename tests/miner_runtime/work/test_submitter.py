@@ -1,24 +1,27 @@
 """The submitter's rules against a real store (SQLite and PostgreSQL), with a scripted link.
 
-The link here is a stand-in that records requests and answers as a validator would; the
-same rules are exercised end to end against the local validator in integration/.
+The link here is a stand-in that records requests and answers as a validator would, and
+the budgets are the in-process backend on the test's clock; the same rules are exercised
+end to end against the local validator (and Redis) in integration/ and budget/.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from miner_runtime.ingress.tokens import TokenBook
+from miner_runtime.budget.memory_backend import MemoryCoordinator
+from miner_runtime.budget.model import Budgets
 from miner_runtime.pricing.naive import NaiveEngine
 from miner_runtime.protocol.models import Game, League, OddsSubmission
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import ActiveMarket, Store
 from miner_runtime.validator.replies import Reply, classify
 from miner_runtime.validator.selection import NeuronView
+from miner_runtime.work.gate import Gate
 from miner_runtime.work.outcomes import EventResult
 from miner_runtime.work.status import WorkStatus
 from miner_runtime.work.submitter import Submitter
@@ -65,9 +68,23 @@ class Clock:
     def advance(self, seconds: float) -> None:
         self.now += dt.timedelta(seconds=seconds)
 
+    def ms(self) -> int:
+        return int(self.now.timestamp() * 1000)
 
-async def no_sleep(seconds: float) -> None:
-    return None
+    async def sleep(self, seconds: float) -> None:
+        """Waiting for a budget slot moves the test's time on."""
+        self.advance(seconds)
+
+
+def gate_for(link: ScriptedLink, clock: Clock) -> Gate:
+    return Gate(
+        link=link,
+        coordinator=MemoryCoordinator(Budgets(), clock_ms=clock.ms),
+        hotkey="5Miner",
+        egress_ip="127.0.0.2",
+        now=clock,
+        sleep=clock.sleep,
+    )
 
 
 def games(count: int, markets_per_game: int = 2) -> list[Game]:
@@ -128,22 +145,14 @@ def engine() -> ShiftingEngine:
 
 
 @pytest.fixture
-def submitter(
+async def submitter(
     store: Store, link: ScriptedLink, clock: Clock, engine: ShiftingEngine
-) -> Iterator[Submitter]:
+) -> AsyncIterator[Submitter]:
     store.upsert_games(games(60), NOW)  # 120 markets
-    tokens = TokenBook()
-    tokens.record(V1.hotkey, TOKEN_A, NOW)
-    tokens.record(V2.hotkey, TOKEN_B, NOW)
-    yield Submitter(
-        store=store,
-        link=link,
-        pricing=engine,
-        tokens=tokens,
-        batch_size=50,
-        now=clock,
-        sleep=no_sleep,
-    )
+    gate = gate_for(link, clock)
+    await gate.token_received(V1.hotkey, TOKEN_A, NOW)
+    await gate.token_received(V2.hotkey, TOKEN_B, NOW)
+    yield Submitter(store=store, gate=gate, pricing=engine, batch_size=50, now=clock)
 
 
 async def test_cycle_batches_every_market_then_sends_only_changes(
@@ -186,7 +195,7 @@ async def test_token_invalid_parks_that_validator_until_a_new_token(
     await submitter.odds_cycle([V1])
     assert len(link.pushes(V1)) == 1  # still parked: no token worth sending
 
-    submitter.tokens.record(V1.hotkey, TOKEN_B, clock.now)
+    assert await submitter.gate.token_received(V1.hotkey, TOKEN_B, clock.now)
     link.answer = lambda v, t, p: (200, None, ACCEPTED)
     caught_up = await submitter.odds_cycle([V1])
     assert caught_up.submitted == 120  # the refused markets were not lost
@@ -221,7 +230,7 @@ async def test_a_timeout_leaves_rows_in_doubt_and_never_resends_them(
     assert report.submitted == 0
     in_doubt = store.pending_odds_sends(V1.hotkey)
     assert len({row.market_id for row in in_doubt}) == 50  # one batch, then the pause
-    submitter.backoff = type(submitter.backoff)()  # forget the pause for this test
+    submitter.gate.backoff = type(submitter.gate.backoff)()  # forget the pause for this test
     link.answer = lambda v, t, p: (200, None, ACCEPTED)
     clock.advance(900)
     report = await submitter.odds_cycle([V1])
@@ -240,12 +249,10 @@ async def test_no_token_means_no_pushes_but_game_data_flows(
     link.answer = lambda v, t, p: (200, None, snapshot)
     submitter = Submitter(
         store=store,
-        link=link,
+        gate=gate_for(link, clock),
         pricing=NaiveEngine(vig=0.045),
-        tokens=TokenBook(),
         batch_size=50,
         now=clock,
-        sleep=no_sleep,
     )
     assert await submitter.sync_games([V1]) == 2
     assert len(store.active_markets(NOW)) == 4
@@ -258,8 +265,8 @@ async def test_outcomes_go_once_per_validator_unless_the_result_changes(
     submitter: Submitter, link: ScriptedLink, clock: Clock
 ) -> None:
     clock.advance(3 * 3600)  # events 1 and 2 have started; tokens rotated meanwhile
-    submitter.tokens.record(V1.hotkey, "c" * 64, clock.now)
-    submitter.tokens.record(V2.hotkey, "d" * 64, clock.now)
+    await submitter.gate.token_received(V1.hotkey, "c" * 64, clock.now)
+    await submitter.gate.token_received(V2.hotkey, "d" * 64, clock.now)
     results = [EventResult(event_id=1, result="home", score_home=24, score_away=17)]
     assert await submitter.push_outcomes([V1, V2], results) == 2
     assert await submitter.push_outcomes([V1, V2], results) == 0
@@ -293,17 +300,10 @@ async def test_only_the_configured_leagues_are_priced(
         g.model_copy(update={"event_id": g.event_id + 100, "league": League.NBA}) for g in games(2)
     ]
     store.upsert_games([*nfl, *nba], NOW)
-    tokens = TokenBook()
-    tokens.record(V1.hotkey, TOKEN_A, NOW)
+    gate = gate_for(link, clock)
+    await gate.token_received(V1.hotkey, TOKEN_A, NOW)
     only_nba = Submitter(
-        store=store,
-        link=link,
-        pricing=engine,
-        tokens=tokens,
-        batch_size=50,
-        leagues=[League.NBA],
-        now=clock,
-        sleep=no_sleep,
+        store=store, gate=gate, pricing=engine, batch_size=50, leagues=[League.NBA], now=clock
     )
     report = await only_nba.odds_cycle([V1])
     assert report.markets == 4

@@ -8,13 +8,26 @@ from miner_runtime.budget.model import Ask, Decision
 
 
 class BudgetCoordinator(Protocol):
+    @property
+    def degraded(self) -> bool:
+        """True while a shared store cannot answer and a conservative local share applies."""
+        ...
+
     async def acquire(self, ask: Ask) -> Decision:
         """Reserve one request for `ask` against every budget at once, or refuse it.
 
         Refused while the (validator, egress IP) is paused; when the failure budget there
-        is spent and this hotkey is not one that already failed; for a push while the
-        token is unproven and another hotkey is the canary; or when the earliest slot is
-        further out than the budgets' `max_wait_seconds`. A refusal reserves nothing."""
+        is spent and this hotkey is not one that already failed; for a push without a
+        usable token, or while the token is unproven and another hotkey is the canary; or
+        when the earliest slot is further out than the budgets' `max_wait_seconds`. A
+        refusal reserves nothing. A grant for a push carries the token."""
+        ...
+
+    async def check(self, ask: Ask) -> Decision:
+        """The same gates as `acquire` (pause, failure budget, token, canary) without the
+        budgets, reserving nothing: run just before a request that waited for its slot
+        leaves, because a 429 or a validator restart seen by a neighbour meanwhile must
+        stop it. Grants `Grant(0, token)`."""
         ...
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
@@ -28,8 +41,10 @@ class BudgetCoordinator(Protocol):
         distinct hotkeys have failed there within the failure memory (24 h)."""
         ...
 
-    async def record_token(self, validator: str, token: str) -> None:
-        """A token `validator` pushed to any hotkey of the fleet: it serves them all."""
+    async def record_token(self, validator: str, token: str, age_seconds: float = 0.0) -> None:
+        """A token `validator` pushed to any hotkey of the fleet, first seen `age_seconds`
+        ago: it serves them all. The token already held keeps its first-seen time; an older
+        sighting never replaces a newer token."""
         ...
 
     async def token(self, validator: str) -> str | None:
@@ -43,6 +58,11 @@ class BudgetCoordinator(Protocol):
 
     async def token_rejected(self, validator: str, token: str) -> None:
         """`validator` answered token_invalid for `token`: park pushes fleet-wide."""
+        ...
+
+    async def token_suspect(self, validator: str) -> None:
+        """The token may be stale (the validator was unreachable: it may be restarting):
+        it is unproven again, so only the canary pushes until a push is accepted."""
         ...
 
     async def close(self) -> None: ...

@@ -37,7 +37,11 @@ def coordinator_from_settings(settings: BudgetSettings) -> BudgetCoordinator:
     else:
         return MemoryCoordinator(budgets)
     return FailClosedCoordinator(
-        shared, budgets=budgets, colocated=settings.expected_colocated, unavailable=UNAVAILABLE
+        shared,
+        budgets=budgets,
+        colocated=settings.expected_colocated,
+        fleet_size=settings.expected_fleet_size,
+        unavailable=UNAVAILABLE,
     )
 
 

@@ -1,8 +1,9 @@
 """Fail closed when the shared store cannot answer: a conservative local share, never open.
 
 While Redis is unreachable a runtime cannot see what its neighbours on the egress IP
-are sending, so it assumes the worst: the IP's and the fleet's budgets are split evenly
-among the expected number of co-located hotkeys, with no bursts. Pauses are kept locally
+are sending, so it assumes the worst: the IP's budget is split evenly among the expected
+number of co-located hotkeys and the fleet's among the expected fleet size, with no
+bursts. Pauses are kept locally
 too. Every `retry_seconds` the next acquire tries Redis again; the first answer ends the
 outage. Reservations are short-lived and need no reconciling; a pause learnt locally keeps
 holding this process back until it ends, whatever Redis says. No request is ever granted
@@ -11,6 +12,7 @@ without one of the two answering.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,21 +27,24 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def local_share(budgets: Budgets, colocated: int) -> Budgets:
-    """One process's share of the budgets when it cannot coordinate with `colocated - 1`
-    others: the IP's and the fleet's rates divided among them, no bursts."""
-    if colocated < 1:
-        raise ValueError("colocated must be at least 1")
+def local_share(budgets: Budgets, colocated: int, fleet_size: int | None = None) -> Budgets:
+    """One process's share of the budgets when it cannot coordinate with the others: the
+    IP's rate divided among the `colocated` hotkeys on its egress IP, the fleet's among
+    the `fleet_size` hotkeys of the fleet (default: `colocated`), no bursts. The other
+    rules (failure budget, canary, token age) are kept as they are."""
+    fleet_size = colocated if fleet_size is None else fleet_size
+    if colocated < 1 or fleet_size < colocated:
+        raise ValueError("need 1 <= colocated <= fleet_size")
     per_process = min(
         budgets.hotkey.per_second,
         budgets.egress_ip.per_second / colocated,
-        budgets.fleet.per_second / colocated,
+        budgets.fleet.per_second / fleet_size,
     )
-    return Budgets(
-        hotkey=Rate(min(budgets.hotkey.per_second, per_process), burst=1),
+    return dataclasses.replace(
+        budgets,
+        hotkey=Rate(per_process, burst=1),
         egress_ip=Rate(per_process, burst=1),
         fleet=Rate(per_process, burst=1),
-        max_wait_seconds=budgets.max_wait_seconds,
     )
 
 
@@ -50,12 +55,13 @@ class FailClosedCoordinator:
         *,
         budgets: Budgets,
         colocated: int,
+        fleet_size: int | None = None,
         unavailable: tuple[type[Exception], ...],
         retry_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary
-        self.local = MemoryCoordinator(local_share(budgets, colocated))
+        self.local = MemoryCoordinator(local_share(budgets, colocated, fleet_size))
         self._unavailable = unavailable
         self._retry_seconds = retry_seconds
         self._clock = clock
@@ -74,6 +80,13 @@ class FailClosedCoordinator:
         decision = await self._shared(lambda: self.primary.acquire(ask))
         return decision if decision is not None else await self.local.acquire(ask)
 
+    async def check(self, ask: Ask) -> Decision:
+        local_pause = self.local.paused(ask.validator, ask.egress_ip)
+        if local_pause is not None:
+            return local_pause
+        decision = await self._shared(lambda: self.primary.check(ask))
+        return decision if decision is not None else await self.local.check(ask)
+
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
         await self.local.pause(validator, egress_ip, seconds, reason)
         await self._shared(lambda: self.primary.pause(validator, egress_ip, seconds, reason))
@@ -85,9 +98,9 @@ class FailClosedCoordinator:
         )
         return max(local, shared or 0)
 
-    async def record_token(self, validator: str, token: str) -> None:
-        await self.local.record_token(validator, token)
-        await self._shared(lambda: self.primary.record_token(validator, token))
+    async def record_token(self, validator: str, token: str, age_seconds: float = 0.0) -> None:
+        await self.local.record_token(validator, token, age_seconds)
+        await self._shared(lambda: self.primary.record_token(validator, token, age_seconds))
 
     async def token(self, validator: str) -> str | None:
         """Only a token both sides would use: a rejection seen locally keeps holding."""
@@ -104,6 +117,10 @@ class FailClosedCoordinator:
     async def token_rejected(self, validator: str, token: str) -> None:
         await self.local.token_rejected(validator, token)
         await self._shared(lambda: self.primary.token_rejected(validator, token))
+
+    async def token_suspect(self, validator: str) -> None:
+        await self.local.token_suspect(validator)
+        await self._shared(lambda: self.primary.token_suspect(validator))
 
     async def _shared(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """Run one call on the shared store; None (and degraded) when it cannot answer."""

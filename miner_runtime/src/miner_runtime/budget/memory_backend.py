@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant
+from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant, Rule
 
 
 class MemoryCoordinator:
@@ -28,17 +28,15 @@ class MemoryCoordinator:
         now = self._clock_ms()
         pause = self._pauses.get((validator, egress_ip))
         if pause is not None and pause[0] > now:
-            return Denied((pause[0] - now) / 1000.0, f"paused: {pause[1]}")
+            return Denied((pause[0] - now) / 1000.0, Rule.PAUSED, pause[1])
         return None
 
     async def acquire(self, ask: Ask) -> Decision:
         now = self._clock_ms()
-        refused = self.paused(ask.validator, ask.egress_ip)
-        if refused is not None:
-            return refused
-        refused = self._failure_budget(ask, now) or self._canary_gate(ask, now)
-        if refused is not None:
-            return refused
+        admitted = self._gates(ask, now)
+        if isinstance(admitted, Denied):
+            return admitted
+        token, proving = admitted
         keys = (
             ("fleet", ask.validator),
             ("ip", ask.validator, ask.egress_ip),
@@ -49,10 +47,28 @@ class MemoryCoordinator:
         start = max(now, *(tat - rate.tolerance_ms for tat, rate in zip(tats, rates, strict=True)))
         wait = start - now
         if wait > self.budgets.max_wait_seconds * 1000:
-            return Denied(wait / 1000.0, "budget")
+            return Denied(wait / 1000.0, Rule.BUDGET)
         for key, tat, rate in zip(keys, tats, rates, strict=True):
             self._tats[key] = max(tat, start) + rate.interval_ms
-        return Grant(wait / 1000.0)
+        return Grant(wait / 1000.0, token, proving)
+
+    async def check(self, ask: Ask) -> Decision:
+        admitted = self._gates(ask, self._clock_ms())
+        return admitted if isinstance(admitted, Denied) else Grant(0.0, *admitted)
+
+    def _gates(self, ask: Ask, now: int) -> Denied | tuple[str | None, bool]:
+        """The refusal, or (the token a push may carry, whether it is the canary's push)."""
+        refused = self.paused(ask.validator, ask.egress_ip) or self._failure_budget(ask, now)
+        if refused is not None:
+            return refused
+        if not ask.push:
+            return None, False
+        token = self._usable_token(ask.validator, now)
+        if token is None:
+            return Denied(self.budgets.canary_retry_seconds, Rule.NO_TOKEN)
+        if self._proven.get(ask.validator) == token:
+            return token, False
+        return self._canary_gate(ask, now) or (token, True)
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
         until = self._clock_ms() + round(seconds * 1000)
@@ -73,7 +89,7 @@ class MemoryCoordinator:
             return None
         memory_ms = round(self.budgets.failure_memory_seconds * 1000)
         retry = min(failing.values()) + memory_ms - now
-        return Denied(retry / 1000.0, f"failure budget: {len(failing)} hotkeys failed")
+        return Denied(retry / 1000.0, Rule.FAILURE_BUDGET, f"{len(failing)} hotkeys failed")
 
     async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
         now = self._clock_ms()
@@ -86,32 +102,38 @@ class MemoryCoordinator:
 
     def _canary_gate(self, ask: Ask, now: int) -> Denied | None:
         """While the token is unproven, only the canary of (validator, IP) may push."""
-        token = self._tokens.get(ask.validator)
-        if not ask.push or token is None or self._proven.get(ask.validator) == token[0]:
-            return None
         key = (ask.validator, ask.egress_ip)
         canary = self._canaries.get(key)
         lease_ms = self.budgets.canary_lease_seconds * 1000
         if canary is None or canary[0] == ask.hotkey or now - canary[1] > lease_ms:
             self._canaries[key] = (ask.hotkey, now)
             return None
-        return Denied(self.budgets.canary_retry_seconds, f"waiting for canary {canary[0]}")
+        return Denied(self.budgets.canary_retry_seconds, Rule.CANARY, canary[0])
 
     async def token_accepted(self, validator: str, token: str) -> None:
         self._proven[validator] = token
 
+    async def token_suspect(self, validator: str) -> None:
+        self._proven.pop(validator, None)
+
     # ---- tokens -------------------------------------------------------------------------
 
-    async def record_token(self, validator: str, token: str) -> None:
-        self._tokens[validator] = (token, self._clock_ms())
+    async def record_token(self, validator: str, token: str, age_seconds: float = 0.0) -> None:
+        sighted = self._clock_ms() - round(age_seconds * 1000)
+        known = self._tokens.get(validator)
+        if known is None or (known[0] != token and sighted >= known[1]):
+            self._tokens[validator] = (token, sighted)
 
-    async def token(self, validator: str) -> str | None:
+    def _usable_token(self, validator: str, now: int) -> str | None:
         known = self._tokens.get(validator)
         if known is None or self._parked.get(validator) == known[0]:
             return None
-        if self._clock_ms() - known[1] > self.budgets.token_max_age_seconds * 1000:
+        if now - known[1] > self.budgets.token_max_age_seconds * 1000:
             return None
         return known[0]
+
+    async def token(self, validator: str) -> str | None:
+        return self._usable_token(validator, self._clock_ms())
 
     async def token_rejected(self, validator: str, token: str) -> None:
         self._parked[validator] = token
@@ -119,6 +141,10 @@ class MemoryCoordinator:
     def rejected_token(self, validator: str) -> str | None:
         """The last token `validator` rejected, as seen by this process."""
         return self._parked.get(validator)
+
+    @property
+    def degraded(self) -> bool:
+        return False
 
     async def close(self) -> None:
         return None

@@ -13,6 +13,7 @@ fleet asking together is queued one interval apart instead of bursting.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 
@@ -80,17 +81,37 @@ class Ask:
 
 @dataclass(frozen=True)
 class Grant:
-    """Send after sleeping `wait` seconds; the slot is reserved."""
+    """Send after sleeping `wait` seconds; the slot is reserved. For a push, `token` is the
+    validator's token this hotkey may push with (a check just before sending confirms it),
+    and `proving` says it is unproven and this hotkey is the canary: report the answer."""
 
     wait: float
+    token: str | None = None
+    proving: bool = False
+
+
+class Rule(enum.StrEnum):
+    """Which rule refused a request (a bounded set: it labels metrics)."""
+
+    PAUSED = "paused"  # a 429, an internal error or an unreachable validator on this IP
+    FAILURE_BUDGET = "failure_budget"  # limit - 1 distinct hotkeys failed here in 24 h
+    NO_TOKEN = "no_token"  # a push without a usable token: none, too old, or rejected
+    CANARY = "canary"  # the token is unproven and another hotkey is proving it
+    BUDGET = "budget"  # the earliest slot is further out than max_wait_seconds
 
 
 @dataclass(frozen=True)
 class Denied:
-    """Do not send; ask again after `retry_after` seconds. `reason` says which rule."""
+    """Do not send; ask again after `retry_after` seconds. `rule` says which rule refused,
+    `detail` the specifics (the pause's reason, the canary's hotkey, ...)."""
 
     retry_after: float
-    reason: str
+    rule: Rule
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        return f"{self.rule}: {self.detail}" if self.detail else str(self.rule)
 
 
 Decision = Grant | Denied

@@ -1,8 +1,10 @@
 """The budget rules for a fleet, in Redis: one atomic Lua script per operation.
 
-One acquire is one round trip (EVALSHA) that checks the pause and all three budgets and
-reserves the slot: three commands inside Redis (TIME, HMGET, HSET) on one hash per
-validator, whose name carries the validator as a Redis Cluster hash tag. Scripts are
+One acquire is one round trip (EVALSHA) that checks the pause, the failure budget, the
+token and the canary and all three budgets and reserves the slot: three commands inside
+Redis (TIME, HMGET, HSET) on one hash per validator, whose name carries the validator as a
+Redis Cluster hash tag. A check (the gates alone, just before a send that waited) is the
+same script in its other mode. Scripts are
 package data (`lua/*.lua`), loaded once and called by SHA; a server that lost them
 (restart, failover) gets them again transparently.
 """
@@ -21,7 +23,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
-from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant
+from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant, Rule
 
 PREFIX = "sparket"
 
@@ -72,9 +74,11 @@ class RedisCoordinator:
             budgets.failing_hotkeys_limit,
             self._memory_ms,
         )
+        self._max_age_ms = round(budgets.token_max_age_seconds * 1000)
         self._canary_args = (
             round(budgets.canary_lease_seconds * 1000),
             round(budgets.canary_retry_seconds * 1000),
+            self._max_age_ms,
         )
 
     @classmethod
@@ -113,10 +117,16 @@ class RedisCoordinator:
         return cls(client, budgets, sentinels=sentinel.sentinels)
 
     async def acquire(self, ask: Ask) -> Decision:
+        return await self._gatekeeper(ask, "reserve")
+
+    async def check(self, ask: Ask) -> Decision:
+        return await self._gatekeeper(ask, "check")
+
+    async def _gatekeeper(self, ask: Ask, mode: str) -> Decision:
         """One EVALSHA (the hot path skips redis-py's Script wrapper); a server that lost
         the script (restart, failover) gets it loaded again and the call repeated."""
         key, *fields = acquire_keys(ask)
-        push = (1 if ask.push else 0, canary_field(ask.egress_ip), *self._canary_args)
+        push = (1 if ask.push else 0, canary_field(ask.egress_ip), *self._canary_args, mode)
         command = (1, key, *fields, *self._args, *push)
         try:
             reply = await self.client.execute_command(  # type: ignore[no-untyped-call]
@@ -128,9 +138,8 @@ class RedisCoordinator:
                 "EVALSHA", self._acquire_sha, *command
             )
         if reply[0] == 1:
-            return Grant(reply[1] / 1000.0)
-        reason = reply[2].decode() if isinstance(reply[2], bytes) else str(reply[2])
-        return Denied(reply[1] / 1000.0, reason)
+            return Grant(reply[1] / 1000.0, _text(reply[2]) or None, proving=reply[3] == 1)
+        return Denied(reply[1] / 1000.0, Rule(_text(reply[2])), _text(reply[3]))
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
         await self._pause(
@@ -144,15 +153,13 @@ class RedisCoordinator:
         )
         return int(count)
 
-    async def record_token(self, validator: str, token: str) -> None:
-        await self._token(keys=[_tag(validator)], args=["record", token])
+    async def record_token(self, validator: str, token: str, age_seconds: float = 0.0) -> None:
+        age_ms = max(0, round(age_seconds * 1000))
+        await self._token(keys=[_tag(validator)], args=["record", token, age_ms])
 
     async def token(self, validator: str) -> str | None:
-        max_age_ms = round(self.budgets.token_max_age_seconds * 1000)
-        found = await self._token(keys=[_tag(validator)], args=["get", max_age_ms])
-        if not found:
-            return None
-        return found.decode() if isinstance(found, bytes) else str(found)
+        found = await self._token(keys=[_tag(validator)], args=["get", self._max_age_ms])
+        return _text(found) if found else None
 
     async def token_accepted(self, validator: str, token: str) -> None:
         await self.client.hset(_tag(validator), "proven", token)  # type: ignore[misc]
@@ -160,10 +167,21 @@ class RedisCoordinator:
     async def token_rejected(self, validator: str, token: str) -> None:
         await self.client.hset(_tag(validator), "parked", token)  # type: ignore[misc]
 
+    async def token_suspect(self, validator: str) -> None:
+        await self.client.hdel(_tag(validator), "proven")  # type: ignore[misc]
+
+    @property
+    def degraded(self) -> bool:
+        return False
+
     async def close(self) -> None:
         await self.client.aclose()
         for sentinel in self._sentinels:
             await sentinel.aclose()
+
+
+def _text(value: bytes | str | int) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # What "Redis cannot answer" looks like to the fail-closed wrapper.

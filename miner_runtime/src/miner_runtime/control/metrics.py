@@ -43,6 +43,30 @@ class RuntimeMetrics:
             ["validator"],
             registry=self.registry,
         )
+        self.budget_refusals = Counter(
+            "sparket_miner_budget_refusals",
+            "Requests the fleet's budgets held back, by rule (paused, failure_budget, "
+            "no_token, canary, budget)",
+            ["validator", "rule"],
+            registry=self.registry,
+        )
+        self.budget_wait_seconds = Histogram(
+            "sparket_miner_budget_wait_seconds",
+            "How long a granted request waited for its slot",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.failing_hotkeys = Gauge(
+            "sparket_miner_failing_hotkeys",
+            "Distinct hotkeys of our egress IP a validator counted a failure against (24 h)",
+            ["validator"],
+            registry=self.registry,
+        )
+        self.budget_store_degraded = Gauge(
+            "sparket_miner_budget_store_degraded",
+            "1 while the shared budget store cannot answer and the local share applies",
+            registry=self.registry,
+        )
         self.registered = Gauge(
             "sparket_miner_registered",
             "1 when our hotkey is registered on the subnet",

@@ -30,9 +30,27 @@ class ValidatorTally:
     last_error: str | None = None
 
 
+@dataclass
+class BudgetView:
+    """What this hotkey last learnt from the fleet's budgets about one validator."""
+
+    token_usable: bool = False
+    token_received_at: dt.datetime | None = None  # when this hotkey itself was pushed it
+    held_by: str | None = None  # the last refusal's reason ("paused: cooldown", ...)
+    held_until: dt.datetime | None = None
+    failing_hotkeys: int = 0  # distinct hotkeys of our egress IP that failed there (24 h)
+    banned: bool = False  # a 403 "blacklisted" (hotkey or IP: the validator won't say)
+
+    def held_for(self, now: dt.datetime) -> float:
+        if self.held_until is None:
+            return 0.0
+        return max(0.0, (self.held_until - now).total_seconds())
+
+
 class WorkStatus:
     def __init__(self) -> None:
         self.tallies: dict[str, ValidatorTally] = {}
+        self.budgets: dict[str, BudgetView] = {}
         self.last_cycle: CycleReport | None = None
         self.last_game_sync_at: dt.datetime | None = None
         self.games_synced: int = 0
@@ -43,6 +61,9 @@ class WorkStatus:
 
     def tally(self, validator_hotkey: str) -> ValidatorTally:
         return self.tallies.setdefault(validator_hotkey, ValidatorTally())
+
+    def budget(self, validator_hotkey: str) -> BudgetView:
+        return self.budgets.setdefault(validator_hotkey, BudgetView())
 
     def accepted(self, validator_hotkey: str, now: dt.datetime) -> None:
         tally = self.tally(validator_hotkey)

@@ -2,10 +2,10 @@
 
 Rules this module keeps (sparket-protocol.md, validator-defences.md):
 - only permitted validators with a served axon are addressed (the chain snapshot decides);
-- each validator gets its own token; no token (or a rejected one) means no pushes to it,
-  while game data, which needs no token, still flows;
-- a validator in a pause (429 wait + 1 s, ban, penalised error) gets nothing at all;
-- requests are paced under the per-hotkey limits, one request in flight per validator;
+- each validator gets its own token, shared by the fleet; no token (or a rejected one)
+  means no pushes to it, while game data, which needs no token, still flows;
+- every request goes through the work gate (gate.py): the fleet's budgets, pauses shared
+  by the egress IP, the failure budget and the canary; one request in flight per validator;
 - odds go out in batches of `batch_size` markets, only when a price changed, respecting
   the 60 s bucket and the 200-rows-a-day cap (the store decides; see `plan_odds_sends`);
 - every send is recorded as pending *before* it leaves and completed after; a reply that
@@ -16,17 +16,14 @@ Rules this module keeps (sparket-protocol.md, validator-defences.md):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 
 from pydantic import ValidationError
 
 from miner_runtime.control.metrics import RuntimeMetrics
-from miner_runtime.ingress.tokens import TokenBook
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import PricingEngine
 from miner_runtime.protocol.models import (
@@ -40,10 +37,8 @@ from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import SendState, Store
 from miner_runtime.validator.replies import Reply, ReplyKind
 from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.backoff import Backoff
-from miner_runtime.work.link import ValidatorLink
+from miner_runtime.work.gate import Gate, utc_now
 from miner_runtime.work.outcomes import EventResult
-from miner_runtime.work.pacing import Pacer
 from miner_runtime.work.status import CycleReport, WorkStatus
 
 logger = logging.getLogger(__name__)
@@ -52,13 +47,6 @@ logger = logging.getLogger(__name__)
 _NOTHING_STORED_ERRORS = frozenset(
     {"rate_limited", "token_invalid", "token_missing", "not_ready", "unknown_type"}
 )
-
-# The guide's names for each request, used as `{op}_rejected` log events.
-_OPERATION = {
-    SynapseType.ODDS_PUSH: "submit_odds",
-    SynapseType.OUTCOME_PUSH: "submit_outcome",
-    SynapseType.GAME_DATA_REQUEST: "fetch_game_data",
-}
 
 
 def completion_state(reply: Reply) -> SendState | None:
@@ -72,128 +60,41 @@ def completion_state(reply: Reply) -> SendState | None:
     return None  # timeout, unreachable, internal_error: maybe stored
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class ValidatorSlot:
-    """Per-validator pacing: one request at a time, under the rate limits."""
-
-    pacer: Pacer
-    lock: asyncio.Lock
-
-
 class Submitter:
     def __init__(
         self,
         *,
         store: Store,
-        link: ValidatorLink,
+        gate: Gate,
         pricing: PricingEngine,
-        tokens: TokenBook,
         batch_size: int,
         leagues: Collection[League] | None = None,
         metrics: RuntimeMetrics | None = None,
         status: WorkStatus | None = None,
-        backoff: Backoff | None = None,
         now: Callable[[], dt.datetime] = utc_now,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
-        self.link = link
+        self.gate = gate
         self.pricing = pricing
-        self.tokens = tokens
         self.batch_size = batch_size
         # None prices every league; otherwise only these (the SparketMiner's spec.leagues).
         self.leagues = frozenset(leagues) if leagues is not None else None
-        self.metrics = metrics or RuntimeMetrics()
-        self.status = status or WorkStatus()
-        self.backoff = backoff or Backoff()
+        self.metrics = metrics or gate.metrics
+        self.status = status or gate.status
         self._now = now
-        self._sleep = sleep
-        self._slots: dict[str, ValidatorSlot] = {}
-
-    # ---- one request ---------------------------------------------------------------
-
-    def _slot(self, validator_hotkey: str) -> ValidatorSlot:
-        slot = self._slots.get(validator_hotkey)
-        if slot is None:
-            slot = self._slots[validator_hotkey] = ValidatorSlot(Pacer(), asyncio.Lock())
-        return slot
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, validator_hotkey: str) -> AsyncIterator[None]:
-        """Our turn to talk to a validator: one request at a time, under its rate limits.
-
-        Taken *before* a send is planned, so a planned (pending) send leaves at once: a
-        crash can leave at most the one request in flight in doubt.
-        """
-        slot = self._slot(validator_hotkey)
-        async with slot.lock:
-            delay = slot.pacer.reserve(time.monotonic())
-            if delay > 0:
-                await self._sleep(delay)
-            yield
-
-    async def _request(
-        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, object]
-    ) -> Reply | None:
-        """Send one paced request; None when the validator is paused (nothing sent)."""
-        async with self._turn(validator.hotkey):
-            return await self._send_now(validator, message_type, payload)
-
-    async def _send_now(
-        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, object]
-    ) -> Reply | None:
-        """Send within a turn; None when the validator is paused (nothing sent)."""
-        if self.backoff.paused(validator.hotkey, self._now()) is not None:
-            return None
-        reply = await self.link.send(validator, message_type, payload)
-        self._observe(validator, message_type, reply)
-        return reply
-
-    def _observe(self, validator: NeuronView, message_type: SynapseType, reply: Reply) -> None:
-        now = self._now()
-        self.metrics.requests.labels(message_type.value, validator.hotkey, reply.kind.value).inc()
-        if reply.ok:
-            self.status.accepted(validator.hotkey, now)
-        else:
-            self.status.rejected(validator.hotkey, reply.error or reply.kind.value, now)
-            op = _OPERATION.get(message_type, message_type.value)
-            log_event(
-                logger,
-                f"{op}_rejected",
-                logging.WARNING,
-                validator=validator.hotkey,
-                kind=reply.kind.value,
-                status_code=reply.status_code,
-                error=reply.error,
-                message=reply.message,
-            )
-        pause = self.backoff.observe(validator.hotkey, reply, now)
-        if pause is not None:
-            seconds = pause.remaining(now)
-            self.metrics.paused_seconds.labels(validator.hotkey).set(seconds)
-            log_event(
-                logger,
-                "validator_backoff",
-                logging.WARNING,
-                validator=validator.hotkey,
-                seconds=round(seconds, 1),
-                until=pause.until.isoformat(),
-                reason=pause.reason,
-            )
 
     # ---- game data -----------------------------------------------------------------
 
     async def sync_games(self, validators: Sequence[NeuronView]) -> int | None:
         """Fetch the snapshot from the first validator that answers; None if none did."""
         for validator in validators:
-            if self.backoff.paused(validator.hotkey, self._now()) is not None:
+            if self.gate.paused(validator.hotkey):
                 continue
-            reply = await self._request(validator, SynapseType.GAME_DATA_REQUEST, {})
-            if reply is None or not reply.ok:
+            async with self.gate.turn(validator.hotkey, push=False) as admitted:
+                if admitted is None:
+                    continue
+                reply = await self.gate.send(validator, SynapseType.GAME_DATA_REQUEST, {}, admitted)
+            if not reply.ok:
                 continue
             try:
                 snapshot = GameDataResponse.model_validate(reply.payload)
@@ -268,11 +169,10 @@ class Submitter:
         batches = submitted = skipped = 0
         position = 0
         while position < len(typed):
-            async with self._turn(validator.hotkey):
-                now = self._now()
-                token = self.tokens.usable(validator.hotkey, now)
-                if token is None or self.backoff.paused(validator.hotkey, now) is not None:
+            async with self.gate.turn(validator.hotkey, push=True) as admitted:
+                if admitted is None or admitted.token is None:
                     break
+                now = self._now()
                 plan = await asyncio.to_thread(
                     self.store.plan_odds_sends,
                     validator.hotkey,
@@ -286,23 +186,16 @@ class Submitter:
                     self.metrics.markets_skipped.labels(reason.value).inc()
                 if not plan.submissions:
                     continue
-                payload = OddsPush(submissions=plan.submissions, token=token).to_wire()
-                reply = await self._send_now(validator, SynapseType.ODDS_PUSH, payload)
-            if reply is None:  # paused meanwhile (cannot happen inside one turn; be safe)
-                await self._complete_odds(plan.row_ids, SendState.FAILED)
-                break
+                payload = OddsPush(submissions=plan.submissions, token=admitted.token).to_wire()
+                reply = await self.gate.send(validator, SynapseType.ODDS_PUSH, payload, admitted)
             batches += 1
             state = completion_state(reply)
             if state is not None:
                 await self._complete_odds(plan.row_ids, state)
-            if reply.ok:
-                submitted += len(plan.submissions)
-                self.metrics.markets_submitted.labels(validator.hotkey).inc(len(plan.submissions))
-            elif reply.error == "token_invalid":
-                self.tokens.reject(validator.hotkey, token)
-                break
-            else:
-                break  # any other failure: stop this validator for this cycle
+            if not reply.ok:
+                break  # any failure: stop this validator for this cycle (the gate learnt it)
+            submitted += len(plan.submissions)
+            self.metrics.markets_submitted.labels(validator.hotkey).inc(len(plan.submissions))
         return batches, submitted, skipped
 
     async def _complete_odds(self, row_ids: Sequence[int], state: SendState) -> None:
@@ -324,11 +217,10 @@ class Submitter:
     async def _push_outcomes(self, validator: NeuronView, results: Sequence[EventResult]) -> int:
         sent = 0
         for result in results:
-            async with self._turn(validator.hotkey):
-                now = self._now()
-                token = self.tokens.usable(validator.hotkey, now)
-                if token is None or self.backoff.paused(validator.hotkey, now) is not None:
+            async with self.gate.turn(validator.hotkey, push=True) as admitted:
+                if admitted is None or admitted.token is None:
                     break
+                now = self._now()
                 planned = await asyncio.to_thread(
                     self.store.plan_outcome_send,
                     validator.hotkey,
@@ -345,20 +237,15 @@ class Submitter:
                     result=result.result,
                     score_home=result.score_home,
                     score_away=result.score_away,
-                    token=token,
+                    token=admitted.token,
                 ).to_wire()
-                reply = await self._send_now(validator, SynapseType.OUTCOME_PUSH, payload)
-            state = SendState.FAILED if reply is None else completion_state(reply)
+                reply = await self.gate.send(validator, SynapseType.OUTCOME_PUSH, payload, admitted)
+            state = completion_state(reply)
             if state is not None:
                 await asyncio.to_thread(
                     self.store.complete_outcome_send, planned.id, state, self._now()
                 )
-            if reply is None:
+            if not reply.ok:
                 break
-            if reply.ok:
-                sent += 1
-                continue
-            if reply.error == "token_invalid":
-                self.tokens.reject(validator.hotkey, token)
-            break
+            sent += 1
         return sent

@@ -1,8 +1,11 @@
--- Reserve one request against every budget of a (validator, egress IP, hotkey), or refuse.
+-- Reserve one request against every budget of a (validator, egress IP, hotkey), or refuse;
+-- or (mode "check") only re-check the gates just before a reserved request leaves.
 --
 -- KEYS[1] state  {v:<validator>}  hash; fields "fleet", "ip:<ip>", "hk:<hotkey>" hold TATs
 --                (ms), "pause:<ip>" holds "<until ms>|<reason>", "failing:<ip>" holds
---                "<hotkey>=<ms>;..." (see record_failure.lua)
+--                "<hotkey>=<ms>;..." (see record_failure.lua), "token" "<ms>|<token>",
+--                "parked" a token the validator rejected, "proven" a token a push was
+--                accepted with, "canary:<ip>" "<hotkey>|<last asked ms>"
 -- ARGV[1..5] the fields: fleet, egress IP, hotkey, pause, failing
 -- ARGV[6]    the hotkey asking
 -- ARGV[7..12] interval_ms, tolerance_ms for the three budgets, in the same order
@@ -10,30 +13,34 @@
 -- ARGV[14]   failing_hotkeys_limit
 -- ARGV[15]   failure_memory_ms
 -- ARGV[16]   "1" for a push (carries the token), "0" otherwise
--- ARGV[17]   the field "canary:<ip>": "<hotkey>|<last asked ms>"
+-- ARGV[17]   the field "canary:<ip>"
 -- ARGV[18]   canary_lease_ms
--- ARGV[19]   canary_retry_ms
--- Fields "token" ("<ms>|<token>") and "proven" (a token a push was accepted with) gate
--- pushes: while the token is unproven only the canary of the egress IP pushes, so every
--- failure a stale token causes lands on one hotkey.
--- Returns {1, wait_ms} (granted, slot reserved) or {0, retry_ms, reason}.
+-- ARGV[19]   canary_retry_ms (also the retry for a push without a usable token)
+-- ARGV[20]   token_max_age_ms
+-- ARGV[21]   "reserve" (gates, then budgets) or "check" (gates only, nothing reserved)
+-- While the token is unproven only the canary of the egress IP pushes, so every failure
+-- a stale token causes lands on one hotkey.
+-- Returns {1, wait_ms, token or "", proving} (granted; in "reserve" mode the slot is
+-- reserved; proving is 1 when this push is the canary's, with an unproven token) or
+-- {0, retry_ms, rule, detail}; rule is one of paused, failure_budget, no_token, canary,
+-- budget.
 --
--- One hash per validator keeps an acquire to three commands (TIME, HMGET, HSET). A TAT or
--- a pause in the past holds no one back, so fields need no expiry; the hash holds a few
+-- One hash per validator keeps a reserve to three commands (TIME, HMGET, HSET). A TAT or a
+-- pause in the past holds no one back, so fields need no expiry; the hash holds a few
 -- fields per hotkey and IP of the fleet. Time is the server's, so hosts with skewed clocks
 -- share one schedule. One key: trivially one Redis Cluster slot.
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
-                          'token', 'proven', ARGV[17])
+                          'token', 'proven', ARGV[17], 'parked')
 
 local pause = stored[4]
 if pause then
   local bar = string.find(pause, '|', 1, true)
   local untill = tonumber(string.sub(pause, 1, bar - 1))
   if untill > now then
-    return {0, untill - now, 'paused: ' .. string.sub(pause, bar + 1)}
+    return {0, untill - now, 'paused', string.sub(pause, bar + 1)}
   end
 end
 
@@ -51,13 +58,24 @@ if failing then
     end
   end
   if not member and count >= tonumber(ARGV[14]) - 1 then
-    return {0, oldest + tonumber(ARGV[15]) - now,
-            'failure budget: ' .. count .. ' hotkeys failed'}
+    return {0, oldest + tonumber(ARGV[15]) - now, 'failure_budget',
+            count .. ' hotkeys failed'}
   end
 end
 
-if ARGV[16] == '1' and stored[6] then
-  local token = string.sub(stored[6], string.find(stored[6], '|', 1, true) + 1)
+local token, proving = '', 0
+if ARGV[16] == '1' then
+  local entry = stored[6]
+  if entry then
+    local bar = string.find(entry, '|', 1, true)
+    token = string.sub(entry, bar + 1)
+    if token == stored[9] or now - tonumber(string.sub(entry, 1, bar - 1)) > tonumber(ARGV[20]) then
+      token = ''
+    end
+  end
+  if token == '' then
+    return {0, tonumber(ARGV[19]), 'no_token', ''}
+  end
   if token ~= stored[7] then
     local canary = stored[8]
     local holder, last = nil, 0
@@ -66,10 +84,15 @@ if ARGV[16] == '1' and stored[6] then
       holder, last = string.sub(canary, 1, bar - 1), tonumber(string.sub(canary, bar + 1))
     end
     if holder ~= nil and holder ~= ARGV[6] and now - last <= tonumber(ARGV[18]) then
-      return {0, tonumber(ARGV[19]), 'waiting for canary ' .. holder}
+      return {0, tonumber(ARGV[19]), 'canary', holder}
     end
     redis.call('HSET', KEYS[1], ARGV[17], ARGV[6] .. '|' .. now)
+    proving = 1
   end
+end
+
+if ARGV[21] == 'check' then
+  return {1, 0, token, proving}
 end
 
 local tats = {}
@@ -84,11 +107,11 @@ end
 
 local wait = start - now
 if wait > tonumber(ARGV[13]) then
-  return {0, wait, 'budget'}
+  return {0, wait, 'budget', ''}
 end
 
 redis.call('HSET', KEYS[1],
   ARGV[1], math.max(tats[1], start) + tonumber(ARGV[7]),
   ARGV[2], math.max(tats[2], start) + tonumber(ARGV[9]),
   ARGV[3], math.max(tats[3], start) + tonumber(ARGV[11]))
-return {1, wait}
+return {1, wait, token, proving}
