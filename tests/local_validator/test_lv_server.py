@@ -419,6 +419,9 @@ async def test_restart_invalidates_tokens_and_keeps_bans(
         assert report["restarts"] == 1
         assert report["failures_token_missing"] == 0  # in-memory records start empty
         assert report["failures_token_invalid"] == 1
+        lifetime = report["lifetime"]
+        assert isinstance(lifetime, dict)  # ... while the totals span both processes
+        assert (lifetime["failures_token_missing"], lifetime["failures_token_invalid"]) == (1, 1)
 
         wait_for(
             lambda: len(recording_miner.pushes) >= 2, timeout=20, what="the push after restart"

@@ -119,7 +119,7 @@ class BudgetSettings(_Section):
     egress_ip_per_second: float = Field(default=15.0, gt=0, le=100)
     fleet_per_second: float = Field(default=20.0, gt=0, le=90)
     burst: int = Field(default=4, ge=1, le=20)
-    max_wait_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_wait_seconds: float = Field(default=1.0, gt=0, le=60)
     failing_hotkeys_limit: int = Field(default=3, ge=2, le=4)
     # While Redis cannot answer: how many hotkeys are expected on this egress IP and in
     # the whole fleet (the local share divides the IP's and the fleet's budgets by them;

@@ -8,10 +8,11 @@ end to end against the local validator (and Redis) in integration/ and budget/.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from scripted import ACCEPTED, NOW, Clock, ScriptedLink
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Budgets
@@ -19,61 +20,15 @@ from miner_runtime.pricing.naive import NaiveEngine
 from miner_runtime.protocol.models import Game, League, OddsSubmission
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import ActiveMarket, Store
-from miner_runtime.validator.replies import Reply, classify
 from miner_runtime.validator.selection import NeuronView
 from miner_runtime.work.gate import Gate
 from miner_runtime.work.outcomes import EventResult
 from miner_runtime.work.status import WorkStatus
 from miner_runtime.work.submitter import Submitter
 
-NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
 V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
 V2 = NeuronView(uid=2, hotkey="5Validator2", validator_permit=True, ip="127.0.0.1", port=9002)
 TOKEN_A, TOKEN_B = "a" * 64, "b" * 64
-ACCEPTED = {"success": True, "accepted": True}
-
-Answer = Callable[[NeuronView, SynapseType, dict[str, Any]], tuple[int, str | None, Any]]
-
-
-class ScriptedLink:
-    """Answers every request with `answer(...)`; keeps what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, SynapseType, dict[str, Any]]] = []
-        self.answer: Answer = lambda v, t, p: (200, None, ACCEPTED)
-
-    async def send(
-        self, validator: NeuronView, message_type: SynapseType, payload: dict[str, Any]
-    ) -> Reply:
-        self.sent.append((validator.hotkey, message_type, payload))
-        status, message, body = self.answer(validator, message_type, payload)
-        return classify(
-            status_code=status,
-            status_message=message,
-            payload=body,
-            expect_games=message_type is SynapseType.GAME_DATA_REQUEST,
-        )
-
-    def pushes(self, validator: NeuronView) -> list[dict[str, Any]]:
-        return [p for v, t, p in self.sent if v == validator.hotkey and t is SynapseType.ODDS_PUSH]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-    def ms(self) -> int:
-        return int(self.now.timestamp() * 1000)
-
-    async def sleep(self, seconds: float) -> None:
-        """Waiting for a budget slot moves the test's time on."""
-        self.advance(seconds)
 
 
 def gate_for(link: ScriptedLink, clock: Clock) -> Gate:

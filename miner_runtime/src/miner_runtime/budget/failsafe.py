@@ -3,9 +3,12 @@
 While Redis is unreachable a runtime cannot see what its neighbours on the egress IP
 are sending, so it assumes the worst: the IP's budget is split evenly among the expected
 number of co-located hotkeys and the fleet's among the expected fleet size, with no
-bursts. Pauses are kept locally
-too. Every `retry_seconds` the next acquire tries Redis again; the first answer ends the
-outage. Reservations are short-lived and need no reconciling; a pause learnt locally keeps
+bursts. Each outage starts every local budget at a random point of its interval: had they
+all started empty, every runtime would send at once the moment Redis went away (the
+fleet's burst the shared budgets exist to prevent); spread at random, the fleet's sends
+average its share with no synchronised edge. Pauses are kept locally too. Every
+`retry_seconds` the next acquire tries Redis again; the first answer ends the outage.
+Reservations are short-lived and need no reconciling; a pause learnt locally keeps
 holding this process back until it ends, whatever Redis says. No request is ever granted
 without one of the two answering.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -61,11 +65,15 @@ class FailClosedCoordinator:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary
-        self.local = MemoryCoordinator(local_share(budgets, colocated, fleet_size))
+        self.local = MemoryCoordinator(
+            local_share(budgets, colocated, fleet_size),
+            first_slot_ms=lambda interval_ms: random.randint(0, interval_ms),
+        )
         self._unavailable = unavailable
         self._retry_seconds = retry_seconds
         self._clock = clock
         self._retry_at: float | None = None
+        self.outages = 0  # how many times the shared store went away
 
     @property
     def degraded(self) -> bool:
@@ -140,6 +148,8 @@ class FailClosedCoordinator:
     def _went_down(self, exc: Exception) -> None:
         if self._retry_at is None:
             log_event(logger, "budget_store_down", logging.WARNING, error=type(exc).__name__)
+            self.local.forget_budgets()  # a fresh, randomly phased local schedule
+            self.outages += 1
         self._retry_at = self._clock() + self._retry_seconds
 
     def _came_back(self) -> None:

@@ -12,9 +12,18 @@ from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant, Ru
 
 
 class MemoryCoordinator:
-    def __init__(self, budgets: Budgets, *, clock_ms: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        budgets: Budgets,
+        *,
+        clock_ms: Callable[[], int] | None = None,
+        first_slot_ms: Callable[[int], int] | None = None,
+    ) -> None:
+        """`first_slot_ms(interval_ms)`: how far out a budget never used before has its
+        first slot (default 0: a fresh budget allows its whole burst at once)."""
         self.budgets = budgets
         self._clock_ms = clock_ms or (lambda: int(time.monotonic() * 1000))
+        self._first_slot_ms = first_slot_ms
         self._tats: dict[tuple[str, ...], int] = {}
         self._pauses: dict[tuple[str, str], tuple[int, str]] = {}
         self._failures: dict[tuple[str, str], dict[str, int]] = {}
@@ -43,11 +52,16 @@ class MemoryCoordinator:
             ("hotkey", ask.validator, ask.hotkey),
         )
         rates = self.budgets.rates()
+        if self._first_slot_ms is not None:
+            for key, rate in zip(keys, rates, strict=True):
+                if key not in self._tats:
+                    self._tats[key] = now + self._first_slot_ms(rate.interval_ms)
         tats = [max(self._tats.get(key, now), now) for key in keys]
         start = max(now, *(tat - rate.tolerance_ms for tat, rate in zip(tats, rates, strict=True)))
         wait = start - now
-        if wait > self.budgets.max_wait_seconds * 1000:
-            return Denied(wait / 1000.0, Rule.BUDGET)
+        horizon = self.budgets.max_wait_seconds * 1000
+        if wait > horizon:
+            return Denied((wait - horizon) / 1000.0, Rule.BUDGET)
         for key, tat, rate in zip(keys, tats, rates, strict=True):
             self._tats[key] = max(tat, start) + rate.interval_ms
         return Grant(wait / 1000.0, token, proving)
@@ -69,6 +83,10 @@ class MemoryCoordinator:
         if self._proven.get(ask.validator) == token:
             return token, False
         return self._canary_gate(ask, now) or (token, True)
+
+    def forget_budgets(self) -> None:
+        """Drop every budget's schedule (pauses, failures and tokens are kept)."""
+        self._tats.clear()
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
         until = self._clock_ms() + round(seconds * 1000)

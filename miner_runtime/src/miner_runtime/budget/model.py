@@ -47,8 +47,10 @@ class Budgets:
     hotkey: Rate = field(default_factory=lambda: Rate(50 / 60, burst=3))
     egress_ip: Rate = field(default_factory=lambda: Rate(15.0, burst=4))
     fleet: Rate = field(default_factory=lambda: Rate(20.0, burst=4))
-    # A reservation further out than this is refused instead (the caller retries later).
-    max_wait_seconds: float = 30.0
+    # The booking horizon: a slot further out than this is refused instead, with a retry
+    # for when it comes within reach. A long horizon lets a queue on one budget (a busy
+    # egress IP) push the fleet's schedule far ahead and leave its nearer slots unused.
+    max_wait_seconds: float = 1.0
     # The validator puts an IP in cooldown once 5 distinct hotkeys have failed from it
     # within 24 h. Once `failing_hotkeys_limit - 1` distinct hotkeys have failed on a
     # (validator, egress IP), only those may still send there: a new one could be the
@@ -60,8 +62,8 @@ class Budgets:
     # While a token is unproven (new since the last accepted push), only the canary hotkey
     # of each (validator, egress IP) pushes; it stays canary while it asked within this.
     canary_lease_seconds: float = 120.0
-    # How soon a hotkey waiting for the canary's answer should ask again.
-    canary_retry_seconds: float = 1.0
+    # How soon a hotkey waiting for the canary's answer (or for a token) should ask again.
+    canary_retry_seconds: float = 0.25
 
     def rates(self) -> tuple[Rate, Rate, Rate]:
         """In the order the backends check them: fleet, egress IP, hotkey."""

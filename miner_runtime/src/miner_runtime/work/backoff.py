@@ -22,7 +22,7 @@ NOT_READY_MAX = 60.0
 PENALISED_PAUSE = 60.0
 # Unreachable or timed out: costs nothing at the validator, and it may only be restarting;
 # the whole egress IP waits this long, so the fleet probes it once, not once per hotkey.
-UNREACHABLE_PAUSE = 5.0
+UNREACHABLE_PAUSE = 2.0
 PROTOCOL_ERROR_PAUSE = 300.0
 # 403: a ban lasts 24 h; "not registered" lasts until the validator's next metagraph sync
 # (about 20 min). Neither costs anything more, but neither is worth retrying soon.

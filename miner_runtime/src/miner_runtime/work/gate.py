@@ -44,6 +44,8 @@ _OPERATION = {
     SynapseType.GAME_DATA_REQUEST: "fetch_game_data",
 }
 _TOKEN_ERRORS = frozenset({"token_invalid", "token_missing"})
+# Refusals worth waiting out within one turn: they clear by themselves within seconds.
+_WAIT_OUT = frozenset({Rule.CANARY, Rule.BUDGET})
 
 
 def utc_now() -> dt.datetime:
@@ -70,7 +72,7 @@ class Gate:
         metrics: RuntimeMetrics | None = None,
         status: WorkStatus | None = None,
         backoff: Backoff | None = None,
-        canary_patience_seconds: float = 30.0,
+        patience_seconds: float = 30.0,
         now: Callable[[], dt.datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -81,9 +83,9 @@ class Gate:
         self.metrics = metrics or RuntimeMetrics()
         self.status = status or WorkStatus()
         self.backoff = backoff or Backoff()
-        # While another hotkey proves a new token, wait for its answer this long before
-        # giving up on the validator for the current round.
-        self.canary_patience_seconds = canary_patience_seconds
+        # While another hotkey proves a new token, or every slot within the booking
+        # horizon is taken, wait this long before giving up on the validator for the round.
+        self.patience_seconds = patience_seconds
         self._now = now
         self._sleep = sleep
         self._locks: dict[str, asyncio.Lock] = {}
@@ -127,14 +129,14 @@ class Gate:
         return Pass(decision.token, decision.proving)
 
     async def _acquire(self, ask: Ask) -> Decision:
-        """Acquire, waiting out a canary's answer (up to the patience) rather than giving
-        the validator up for a whole round."""
+        """Acquire, waiting out a canary's answer or a slot beyond the booking horizon (up
+        to the patience) rather than giving the validator up for a whole round."""
         waited = 0.0
         while True:
             decision = await self.coordinator.acquire(ask)
-            if not isinstance(decision, Denied) or decision.rule is not Rule.CANARY:
+            if not isinstance(decision, Denied) or decision.rule not in _WAIT_OUT:
                 return decision
-            if waited + decision.retry_after > self.canary_patience_seconds:
+            if waited + decision.retry_after > self.patience_seconds:
                 return decision
             await self._sleep(decision.retry_after)
             waited += decision.retry_after

@@ -45,10 +45,13 @@ def find_postgres_bindir() -> Path:
 
 @dataclass
 class RedisServer:
-    """A redis-server on 127.0.0.1; `restart()` keeps the port (for outage tests)."""
+    """A redis-server on 127.0.0.1; `restart()` keeps the port (for outage tests).
+    `persistent` turns on the append-only file (fsync every second), as a production
+    budget store runs, so a restart keeps the fleet's state."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
+    persistent: bool = False
     process: ManagedProcess | None = field(default=None, init=False)
 
     @property
@@ -70,7 +73,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.persistent else "no",
+                "--appendfsync",
+                "everysec",
                 "--protected-mode",
                 "yes",
                 "--daemonize",

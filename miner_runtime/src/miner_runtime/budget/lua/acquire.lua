@@ -9,7 +9,8 @@
 -- ARGV[1..5] the fields: fleet, egress IP, hotkey, pause, failing
 -- ARGV[6]    the hotkey asking
 -- ARGV[7..12] interval_ms, tolerance_ms for the three budgets, in the same order
--- ARGV[13]   max_wait_ms
+-- ARGV[13]   max_wait_ms: the horizon; a slot further out is refused, to be asked for again
+--            once it is within reach (retry = wait - max_wait)
 -- ARGV[14]   failing_hotkeys_limit
 -- ARGV[15]   failure_memory_ms
 -- ARGV[16]   "1" for a push (carries the token), "0" otherwise
@@ -107,7 +108,7 @@ end
 
 local wait = start - now
 if wait > tonumber(ARGV[13]) then
-  return {0, wait, 'budget', ''}
+  return {0, wait - tonumber(ARGV[13]), 'budget', ''}
 end
 
 redis.call('HSET', KEYS[1],

@@ -20,6 +20,7 @@ itself is tested on a fake clock.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -102,6 +103,8 @@ class LocalValidator:
         self._axon: ValidatorAxon | None = None
         self._pusher: ConnectionInfoPusher | None = None
         self.restarts = 0
+        # Counters of the engines before the last restart, so totals survive restarts.
+        self._retired: collections.Counter[str] = collections.Counter()
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -134,6 +137,7 @@ class LocalValidator:
         self._stop_process()
         with self._guarded.use() as old:
             bans = old.security.blacklist_entries()
+            self._retired.update(old.counters.snapshot())
         fresh = self._new_engine()
         fresh.security.load_blacklist(bans)
         self._guarded.replace(fresh)
@@ -281,12 +285,17 @@ class LocalValidator:
             return list(self._outcomes.rejections)
 
     def counters(self) -> dict[str, object]:
-        """What `GET /counters` serves: the engine's counters, each hotkey's and IP's
-        record, the bans and how many odds and outcome rows are stored."""
+        """What `GET /counters` serves: the engine's counters (since the last restart, as
+        the validator's own), their `lifetime` totals across restarts, each hotkey's and
+        IP's record, the bans and how many odds and outcome rows are stored."""
         with self._guarded.use() as engine:
             now = self._clock.now()
             hotkeys, ips = self._guarded.seen()
-            report: dict[str, object] = dict(engine.counters.snapshot())
+            current = engine.counters.snapshot()
+            report: dict[str, object] = dict(current)
+            report["lifetime"] = {
+                name: self._retired[name] + value for name, value in current.items()
+            }
             report["hotkeys"] = {
                 hk: _record(view, now)
                 for hk in sorted(hotkeys)
