@@ -52,7 +52,9 @@ class Group:
 class Plan:
     seconds: float = 180.0
     groups: tuple[Group, ...] = (Group("127.0.0.2", 64, 4), Group("127.0.0.3", 16, 1))
-    fleet_per_second: float = 20.0
+    # One push in flight per (validator, egress IP) bounds each IP to 1 / round trip; on
+    # this 2-core machine a round trip under the full load is ~100 ms (docs/decisions.md).
+    fleet_per_second: float = 12.0
     validator_restart_at: float = 0.35  # fractions of the run
     redis_restart_at: float = 0.70
 
@@ -70,6 +72,7 @@ class Report:
     accepted_by_workers: int
     hotkeys_that_saw_redis_down: int
     per_second: Counter[int] = field(default_factory=Counter)  # accepted, by wall second
+    send_ms: int = 0  # summed over every reply
     replies: Counter[str] = field(default_factory=Counter)  # reply kind/error -> count
     refusals: Counter[str] = field(default_factory=Counter)  # budget rule -> count
 
@@ -104,6 +107,7 @@ class Report:
             + self.lifetime["ip_bans"]
             + self.lifetime["scanner_bans"],
             "steady_per_second": round(self.steady_per_second, 2),
+            "mean_round_trip_ms": round(self.send_ms / max(1, sum(self.replies.values()))),
             "accepted_each_second": [self.per_second[k] for k in sorted(self.per_second)],
             "slowest_second": min(self.per_second.values(), default=0),
             "replies": dict(self.replies),
@@ -170,6 +174,7 @@ def run(plan: Plan, workdir: Path) -> Report:
             report.replies.update(tally["replies"])
             report.refusals.update(tally["refusals"])
             report.per_second.update({int(k): v for k, v in tally["per_second"].items()})
+            report.send_ms += tally["send_ms"]
         return report
     finally:
         for worker in workers:
@@ -354,9 +359,10 @@ async def _work(config: dict[str, Any]) -> None:
     deadline = json.loads(go.read_text())["deadline"]
     replies: Counter[str] = Counter()
     per_second: Counter[int] = Counter()  # accepted replies by wall-clock second
+    send_ms = [0]  # total time from send to reply, for the mean round trip
     try:
         await asyncio.gather(
-            *(_demand(gate, validator, deadline, replies, per_second) for gate in gates)
+            *(_demand(gate, validator, deadline, replies, per_second, send_ms) for gate in gates)
         )
     finally:
         axon.stop()
@@ -374,12 +380,18 @@ async def _work(config: dict[str, Any]) -> None:
         "replies": replies,
         "refusals": refusals,
         "per_second": per_second,
+        "send_ms": send_ms[0],
     }
     (workdir / f"{name}.out.json").write_text(json.dumps(out))
 
 
 async def _demand(
-    gate: Any, validator: Any, deadline: float, replies: Counter[str], per_second: Counter[int]
+    gate: Any,
+    validator: Any,
+    deadline: float,
+    replies: Counter[str],
+    per_second: Counter[int],
+    send_ms: list[int],
 ) -> None:
     """Push odds for ever (until `deadline`): the gate decides when."""
     from miner_runtime.protocol.synapse import SynapseType
@@ -402,7 +414,9 @@ async def _demand(
                     ],
                     "token": admitted.token,
                 }
+                sent_at = time.perf_counter()
                 reply = await gate.send(validator, SynapseType.ODDS_PUSH, payload, admitted)
+                send_ms[0] += round((time.perf_counter() - sent_at) * 1000)
                 replies["accepted" if reply.ok else reply.error or reply.kind.value] += 1
                 if reply.ok:
                     per_second[int(time.time())] += 1

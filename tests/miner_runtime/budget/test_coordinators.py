@@ -28,6 +28,7 @@ BUDGETS = Budgets(
     egress_ip=Rate(40.0, burst=4),  # 25 ms apart
     fleet=Rate(50.0, burst=4),  # 20 ms apart
     max_wait_seconds=1.0,
+    push_lease_seconds=0.3,
 )
 
 
@@ -281,12 +282,14 @@ async def test_a_suspect_token_goes_back_to_one_canary(
     await coordinator.record_token(validator, "a" * 64)
     await coordinator.token_accepted(validator, "a" * 64)
     assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)
+    await coordinator.release(validator, "203.0.113.10", "hk-a")
     await coordinator.token_suspect(validator)  # the validator was unreachable
     canary = await coordinator.check(_push(validator, "hk-a"))
     assert isinstance(canary, Grant) and canary.proving
     held = await coordinator.check(_push(validator, "hk-b"))
     assert isinstance(held, Denied) and held.rule is Rule.CANARY and held.detail == "hk-a"
     await coordinator.token_accepted(validator, "a" * 64)
+    await coordinator.release(validator, "203.0.113.10", "hk-a")
     assert isinstance(await coordinator.check(_push(validator, "hk-b")), Grant)
 
 
@@ -303,3 +306,24 @@ async def test_a_token_keeps_its_first_sighting_and_an_older_one_never_wins(
     await coordinator.record_token(validator, "b" * 64)
     await coordinator.record_token(validator, "c" * 64, age_seconds=600)  # an older sighting
     assert await coordinator.token(validator) == "b" * 64
+
+
+async def test_one_push_at_a_time_per_validator_and_egress_ip(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.record_token(validator, "a" * 64)
+    await coordinator.token_accepted(validator, "a" * 64)
+    assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)
+    busy = await coordinator.check(_push(validator, "hk-b"))
+    assert isinstance(busy, Denied) and busy.rule is Rule.BUSY and busy.detail == "hk-a"
+    # Other IPs, other validators and game-data requests are not held by the lease.
+    assert isinstance(await coordinator.check(_push(validator, "hk-c", "203.0.113.99")), Grant)
+    assert isinstance(await coordinator.check(_ask(validator, "hk-b")), Grant)
+    await coordinator.release(validator, "203.0.113.10", "hk-b")  # not hk-b's to give back
+    assert isinstance(await coordinator.check(_push(validator, "hk-b")), Denied)
+    await coordinator.release(validator, "203.0.113.10", "hk-a")
+    assert isinstance(await coordinator.check(_push(validator, "hk-b")), Grant)
+    # A holder that never gives the lease back (it died) loses it when the lease runs out.
+    assert isinstance(await coordinator.check(_push(validator, "hk-a")), Denied)
+    await asyncio.sleep(0.35)
+    assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)

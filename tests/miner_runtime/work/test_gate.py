@@ -1,6 +1,7 @@
 """The gate is where one hotkey's reply becomes the whole fleet's caution (429s, tokens,
 canaries, failure budget); these tests run several gates on one shared budget store."""
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -171,18 +172,21 @@ async def test_canary_proves_a_new_token_while_others_wait_for_its_answer(
     await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
     sleeps: list[float] = []
 
-    async with a.gate.turn(V1.hotkey, push=True) as proving:
-        assert proving == Pass(TOKEN_A, proving=True)
+    a_turn = a.gate.turn(V1.hotkey, push=True)
+    proving = await a_turn.__aenter__()
+    assert proving == Pass(TOKEN_A, proving=True)
 
-        async def b_sleep(seconds: float) -> None:
-            """B waits for the canary; meanwhile A's push is answered and accepted."""
-            sleeps.append(seconds)
-            if len(sleeps) == 1:
-                await a.gate.send(V1, SynapseType.ODDS_PUSH, {**ODDS, "token": TOKEN_A}, proving)
-            clock.advance(seconds)
+    async def b_sleep(seconds: float) -> None:
+        """B waits for the canary; meanwhile A's push is answered and its turn ends."""
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            assert proving is not None
+            await a.gate.send(V1, SynapseType.ODDS_PUSH, {**ODDS, "token": TOKEN_A}, proving)
+            await a_turn.__aexit__(None, None, None)
+        clock.advance(seconds)
 
-        b = fleet.miner("5MinerB", sleep=b_sleep)
-        assert await b.admit(push=True) == Pass(TOKEN_A, proving=False)
+    b = fleet.miner("5MinerB", sleep=b_sleep)
+    assert await b.admit(push=True) == Pass(TOKEN_A, proving=False)
 
     assert sleeps == [fleet.coordinator.budgets.canary_retry_seconds]
     assert len(a.link.sent) == 1
@@ -349,3 +353,27 @@ async def test_blacklisted_marks_banned_and_pauses_only_that_hotkey(
     assert len(a.link.sent) == 1
     reply = await b.request()
     assert reply is not None and reply.ok
+
+
+async def test_one_push_in_flight_per_egress_ip_so_a_stale_token_fails_once(
+    fleet: Fleet, clock: Clock
+) -> None:
+    """A validator restart nobody noticed: the proven token is stale. B's push waits for
+    A's to be answered, learns the token is gone, and never leaves."""
+    a, b = fleet.miner("5MinerA"), fleet.miner("5MinerB")
+    await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
+    assert (await a.request(SynapseType.ODDS_PUSH)) is not None  # proven
+    a.link.answer = rejected("token_invalid", "Token expired or invalid")
+    a_turn = a.gate.turn(V1.hotkey, push=True)
+    admitted = await a_turn.__aenter__()
+    assert admitted == Pass(TOKEN_A, proving=False)
+
+    b_turn = asyncio.create_task(b.request(SynapseType.ODDS_PUSH))
+    await asyncio.sleep(0.05)  # B has its slot and waits for A's push lease
+    assert not b_turn.done() and b.link.sent == []
+    await a.gate.send(V1, SynapseType.ODDS_PUSH, {**ODDS, "token": TOKEN_A}, admitted)
+    await a_turn.__aexit__(None, None, None)  # token_invalid learnt, then the lease given back
+    assert await b_turn is None
+    assert b.link.sent == []
+    assert b.held_by == "no_token"
+    assert b.refusals("no_token") == 1

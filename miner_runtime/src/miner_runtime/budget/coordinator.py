@@ -25,9 +25,19 @@ class BudgetCoordinator(Protocol):
 
     async def check(self, ask: Ask) -> Decision:
         """The same gates as `acquire` (pause, failure budget, token, canary) without the
-        budgets, reserving nothing: run just before a request that waited for its slot
-        leaves, because a 429 or a validator restart seen by a neighbour meanwhile must
-        stop it. Grants `Grant(0, token)`."""
+        budgets, reserving nothing: run just before a request leaves, because a 429 or a
+        validator restart seen by a neighbour meanwhile must stop it. A push also takes
+        the (validator, egress IP) push lease: refused as `busy` while another hotkey's
+        push is in flight there. Grants `Grant(0, token, proving)`."""
+        ...
+
+    async def release(self, validator: str, egress_ip: str, hotkey: str) -> None:
+        """Give back the push lease `check` gave `hotkey` (after the reply was learnt)."""
+        ...
+
+    async def await_release(self, validator: str, egress_ip: str, at_most: float) -> None:
+        """Wait (without polling) until a push lease on (validator, IP) is given back, or
+        `at_most` seconds (a backend may cap it); then ask `check` again."""
         ...
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:

@@ -7,7 +7,7 @@ bursts. Each outage starts every local budget at a random point of its interval:
 all started empty, every runtime would send at once the moment Redis went away (the
 fleet's burst the shared budgets exist to prevent); spread at random, the fleet's sends
 average its share with no synchronised edge. Pauses are kept locally too. Every
-`retry_seconds` the next acquire tries Redis again; the first answer ends the outage.
+`retry_seconds` (1 s) the next acquire tries Redis again; the first answer ends the outage.
 Reservations are short-lived and need no reconciling; a pause learnt locally keeps
 holding this process back until it ends, whatever Redis says. No request is ever granted
 without one of the two answering.
@@ -61,7 +61,7 @@ class FailClosedCoordinator:
         colocated: int,
         fleet_size: int | None = None,
         unavailable: tuple[type[Exception], ...],
-        retry_seconds: float = 5.0,
+        retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary
@@ -94,6 +94,15 @@ class FailClosedCoordinator:
             return local_pause
         decision = await self._shared(lambda: self.primary.check(ask))
         return decision if decision is not None else await self.local.check(ask)
+
+    async def release(self, validator: str, egress_ip: str, hotkey: str) -> None:
+        await self.local.release(validator, egress_ip, hotkey)
+        await self._shared(lambda: self.primary.release(validator, egress_ip, hotkey))
+
+    async def await_release(self, validator: str, egress_ip: str, at_most: float) -> None:
+        await self._shared(lambda: self.primary.await_release(validator, egress_ip, at_most))
+        if self.degraded:  # the lease, and so the wake-up, is this process's own now
+            await self.local.await_release(validator, egress_ip, at_most)
 
     async def pause(self, validator: str, egress_ip: str, seconds: float, reason: str) -> None:
         await self.local.pause(validator, egress_ip, seconds, reason)

@@ -5,6 +5,8 @@ Also the reference the shared test suite holds the Redis backend to.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -31,6 +33,8 @@ class MemoryCoordinator:
         self._parked: dict[str, str] = {}
         self._proven: dict[str, str] = {}
         self._canaries: dict[tuple[str, str], tuple[str, int]] = {}
+        self._leases: dict[tuple[str, str], tuple[str, int]] = {}
+        self._released: dict[tuple[str, str], asyncio.Event] = {}
 
     def paused(self, validator: str, egress_ip: str) -> Denied | None:
         """The pause in force for (validator, egress IP), as a refusal; None if none."""
@@ -67,8 +71,30 @@ class MemoryCoordinator:
         return Grant(wait / 1000.0, token, proving)
 
     async def check(self, ask: Ask) -> Decision:
-        admitted = self._gates(ask, self._clock_ms())
-        return admitted if isinstance(admitted, Denied) else Grant(0.0, *admitted)
+        now = self._clock_ms()
+        admitted = self._gates(ask, now)
+        if isinstance(admitted, Denied):
+            return admitted
+        if ask.push:
+            key = (ask.validator, ask.egress_ip)
+            lease = self._leases.get(key)
+            if lease is not None and lease[0] != ask.hotkey and lease[1] > now:
+                return Denied(self.budgets.busy_retry_seconds, Rule.BUSY, lease[0])
+            lease_ms = round(self.budgets.push_lease_seconds * 1000)
+            self._leases[key] = (ask.hotkey, now + lease_ms)
+        return Grant(0.0, *admitted)
+
+    async def release(self, validator: str, egress_ip: str, hotkey: str) -> None:
+        lease = self._leases.get((validator, egress_ip))
+        if lease is not None and lease[0] == hotkey:
+            del self._leases[(validator, egress_ip)]
+            self._released.setdefault((validator, egress_ip), asyncio.Event()).set()
+
+    async def await_release(self, validator: str, egress_ip: str, at_most: float) -> None:
+        released = self._released.setdefault((validator, egress_ip), asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(released.wait(), at_most)
+        released.clear()
 
     def _gates(self, ask: Ask, now: int) -> Denied | tuple[str | None, bool]:
         """The refusal, or (the token a push may carry, whether it is the canary's push)."""

@@ -64,6 +64,10 @@ class Budgets:
     canary_lease_seconds: float = 120.0
     # How soon a hotkey waiting for the canary's answer (or for a token) should ask again.
     canary_retry_seconds: float = 0.25
+    # One push in flight per (validator, egress IP): the lease outlasts a push's timeout
+    # (12 s) in case its holder dies; others ask again this soon.
+    push_lease_seconds: float = 15.0
+    busy_retry_seconds: float = 0.01
 
     def rates(self) -> tuple[Rate, Rate, Rate]:
         """In the order the backends check them: fleet, egress IP, hotkey."""
@@ -99,6 +103,7 @@ class Rule(enum.StrEnum):
     FAILURE_BUDGET = "failure_budget"  # limit - 1 distinct hotkeys failed here in 24 h
     NO_TOKEN = "no_token"  # a push without a usable token: none, too old, or rejected
     CANARY = "canary"  # the token is unproven and another hotkey is proving it
+    BUSY = "busy"  # another hotkey's push to this validator from this IP is in flight
     BUDGET = "budget"  # the earliest slot is further out than max_wait_seconds
 
 

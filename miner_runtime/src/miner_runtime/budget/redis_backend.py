@@ -36,6 +36,10 @@ def _tag(validator: str) -> str:
     return f"{PREFIX}:{{v:{validator}}}"
 
 
+def _wake_key(validator: str, egress_ip: str) -> str:
+    return f"{_tag(validator)}:wake:{egress_ip}"
+
+
 @functools.lru_cache(maxsize=4096)
 def acquire_keys(ask: Ask) -> tuple[str, ...]:
     """(state hash key, then its fields: fleet, IP, hotkey, pause, failing; the hotkey)."""
@@ -55,11 +59,23 @@ def canary_field(egress_ip: str) -> str:
     return f"canary:{egress_ip}"
 
 
+@functools.lru_cache(maxsize=4096)
+def lease_field(egress_ip: str) -> str:
+    return f"inflight:{egress_ip}"
+
+
 class RedisCoordinator:
     def __init__(
-        self, client: redis.Redis, budgets: Budgets, *, sentinels: Sequence[redis.Redis] = ()
+        self,
+        client: redis.Redis,
+        budgets: Budgets,
+        *,
+        sentinels: Sequence[redis.Redis] = (),
+        timeout: float = 0.5,
     ) -> None:
         self.client = client
+        # A blocking wait must end well before the socket timeout would call Redis down.
+        self._blocking_cap = timeout / 2
         self._sentinels = tuple(sentinels)  # closed with us
         self.budgets = budgets
         self._acquire_source = _script("acquire.lua")
@@ -67,6 +83,7 @@ class RedisCoordinator:
         self._pause: AsyncScript = client.register_script(_script("pause.lua"))
         self._record_failure: AsyncScript = client.register_script(_script("record_failure.lua"))
         self._token: AsyncScript = client.register_script(_script("token.lua"))
+        self._release: AsyncScript = client.register_script(_script("release.lua"))
         self._memory_ms = round(budgets.failure_memory_seconds * 1000)
         self._args: tuple[int, ...] = (
             *(n for rate in budgets.rates() for n in (rate.interval_ms, rate.tolerance_ms)),
@@ -80,6 +97,10 @@ class RedisCoordinator:
             round(budgets.canary_retry_seconds * 1000),
             self._max_age_ms,
         )
+        self._lease_args = (
+            round(budgets.push_lease_seconds * 1000),
+            max(1, round(budgets.busy_retry_seconds * 1000)),
+        )
 
     @classmethod
     def from_url(cls, url: str, budgets: Budgets, *, timeout: float = 0.5) -> RedisCoordinator:
@@ -91,7 +112,7 @@ class RedisCoordinator:
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        return cls(client, budgets)
+        return cls(client, budgets, timeout=timeout)
 
     @classmethod
     def from_sentinel(
@@ -114,7 +135,7 @@ class RedisCoordinator:
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        return cls(client, budgets, sentinels=sentinel.sentinels)
+        return cls(client, budgets, sentinels=sentinel.sentinels, timeout=timeout)
 
     async def acquire(self, ask: Ask) -> Decision:
         return await self._gatekeeper(ask, "reserve")
@@ -126,8 +147,9 @@ class RedisCoordinator:
         """One EVALSHA (the hot path skips redis-py's Script wrapper); a server that lost
         the script (restart, failover) gets it loaded again and the call repeated."""
         key, *fields = acquire_keys(ask)
-        push = (1 if ask.push else 0, canary_field(ask.egress_ip), *self._canary_args, mode)
-        command = (1, key, *fields, *self._args, *push)
+        ip = ask.egress_ip
+        push = (1 if ask.push else 0, canary_field(ip), *self._canary_args, mode)
+        command = (1, key, *fields, *self._args, *push, lease_field(ip), *self._lease_args)
         try:
             reply = await self.client.execute_command(  # type: ignore[no-untyped-call]
                 "EVALSHA", self._acquire_sha, *command
@@ -146,6 +168,18 @@ class RedisCoordinator:
             keys=[_tag(validator)],
             args=[f"pause:{egress_ip}", max(1, round(seconds * 1000)), reason],
         )
+
+    async def release(self, validator: str, egress_ip: str, hotkey: str) -> None:
+        await self._release(
+            keys=[_tag(validator), _wake_key(validator, egress_ip)],
+            args=[lease_field(egress_ip), hotkey],
+        )
+
+    async def await_release(self, validator: str, egress_ip: str, at_most: float) -> None:
+        """Block (BLPOP, no polling) until a push lease on (validator, IP) is given back,
+        or `at_most` seconds (kept under the client's socket timeout) pass."""
+        seconds = max(0.01, min(at_most, self._blocking_cap))
+        await self.client.blpop([_wake_key(validator, egress_ip)], timeout=seconds)  # type: ignore[misc]
 
     async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
         count = await self._record_failure(

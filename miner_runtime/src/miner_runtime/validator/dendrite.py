@@ -19,6 +19,12 @@ import bittensor as bt
 logger = logging.getLogger(__name__)
 
 
+# A validator's axon (uvicorn) closes a connection idle for 5 s. Reusing one just as it is
+# closed fails the request ("server disconnected"), which must count as unreachable (a
+# shared pause, a suspect token), so never reuse a connection idle for nearly that long.
+KEEPALIVE_SECONDS = 2.0
+
+
 class EgressDendrite(bt.Dendrite):  # type: ignore[misc]  # bittensor ships no type hints
     """`bt.Dendrite` with a configured `external_ip` and optional source address."""
 
@@ -37,9 +43,11 @@ class EgressDendrite(bt.Dendrite):  # type: ignore[misc]  # bittensor ships no t
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = (
-                aiohttp.TCPConnector(local_addr=(self._source_address, 0))
+                aiohttp.TCPConnector(
+                    local_addr=(self._source_address, 0), keepalive_timeout=KEEPALIVE_SECONDS
+                )
                 if self._source_address
-                else aiohttp.TCPConnector()
+                else aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
             )
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session

@@ -3,9 +3,11 @@ each reply teaches the fleet after it (validator-defences.md §13).
 
 Before: one request at a time per validator from this hotkey; this hotkey's own pauses;
 then one `acquire` against the fleet's budgets (pause of the egress IP, failure budget,
-token and canary, the fleet, IP and hotkey rates). A grant that has to wait for its slot is
-checked again just before it leaves (one read-only round trip), because a 429 or a
-validator restart another hotkey saw meanwhile must stop it.
+token and canary, the fleet, IP and hotkey rates). A grant that has to wait for its slot,
+and every push, is checked again just before it leaves (one round trip), because a 429 or
+a validator restart another hotkey saw meanwhile must stop it; a push's check also takes
+the egress IP's push lease (one push in flight per validator and IP, given back when the
+turn ends), so a stale token fails once per IP, not once per push in flight.
 
 After: a 429, an internal error, a global rate limit or an unreachable validator pauses
 every hotkey on the egress IP; a failure the validator counts is recorded against the
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +47,10 @@ _OPERATION = {
     SynapseType.GAME_DATA_REQUEST: "fetch_game_data",
 }
 _TOKEN_ERRORS = frozenset({"token_invalid", "token_missing"})
+# How long one wait for a push lease to be given back may block before checking again.
+BUSY_WAIT = 0.2
 # Refusals worth waiting out within one turn: they clear by themselves within seconds.
-_WAIT_OUT = frozenset({Rule.CANARY, Rule.BUDGET})
+_WAIT_OUT = frozenset({Rule.CANARY, Rule.BUSY, Rule.BUDGET})
 
 
 def utc_now() -> dt.datetime:
@@ -100,7 +105,12 @@ class Gate:
         planned send leaves at once: a crash leaves at most the one in flight in doubt."""
         lock = self._locks.setdefault(validator, asyncio.Lock())
         async with lock:
-            yield await self._admit(validator, push)
+            admitted = await self._admit(validator, push)
+            try:
+                yield admitted
+            finally:
+                if admitted is not None and push:
+                    await self.coordinator.release(validator, self.egress_ip, self.hotkey)
 
     def paused(self, validator: str) -> bool:
         """This hotkey's own pause for `validator` (the fleet's is asked in `turn`)."""
@@ -113,11 +123,12 @@ class Gate:
             self._held(validator, Denied(own.remaining(now), Rule.PAUSED, own.reason))
             return None
         ask = Ask(validator, self.hotkey, self.egress_ip, push)
-        decision = await self._acquire(ask)
-        if isinstance(decision, Grant) and decision.wait > 0:
+        decision = await self._wait_out(self.coordinator.acquire, ask)
+        if isinstance(decision, Grant) and (decision.wait > 0 or push):
             self.metrics.budget_wait_seconds.observe(decision.wait)
-            await self._sleep(decision.wait)
-            decision = await self.coordinator.check(ask)
+            if decision.wait > 0:
+                await self._sleep(decision.wait)
+            decision = await self._wait_out(self.coordinator.check, ask)
         self.metrics.budget_store_degraded.set(1 if self.coordinator.degraded else 0)
         if isinstance(decision, Denied):
             self._held(validator, decision)
@@ -128,16 +139,24 @@ class Gate:
             view.token_usable = True
         return Pass(decision.token, decision.proving)
 
-    async def _acquire(self, ask: Ask) -> Decision:
-        """Acquire, waiting out a canary's answer or a slot beyond the booking horizon (up
-        to the patience) rather than giving the validator up for a whole round."""
+    async def _wait_out(
+        self, ask_store: Callable[[Ask], Awaitable[Decision]], ask: Ask
+    ) -> Decision:
+        """Ask, waiting out a canary's answer, a push in flight or a slot beyond the booking
+        horizon (up to the patience) rather than giving the validator up for a round."""
         waited = 0.0
         while True:
-            decision = await self.coordinator.acquire(ask)
+            decision = await ask_store(ask)
             if not isinstance(decision, Denied) or decision.rule not in _WAIT_OUT:
                 return decision
             if waited + decision.retry_after > self.patience_seconds:
                 return decision
+            if decision.rule is Rule.BUSY:
+                # Woken when the push in flight is answered (no polling); real time.
+                started = time.monotonic()
+                await self.coordinator.await_release(ask.validator, ask.egress_ip, BUSY_WAIT)
+                waited += time.monotonic() - started
+                continue
             await self._sleep(decision.retry_after)
             waited += decision.retry_after
 

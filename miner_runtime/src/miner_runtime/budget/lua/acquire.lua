@@ -18,13 +18,19 @@
 -- ARGV[18]   canary_lease_ms
 -- ARGV[19]   canary_retry_ms (also the retry for a push without a usable token)
 -- ARGV[20]   token_max_age_ms
--- ARGV[21]   "reserve" (gates, then budgets) or "check" (gates only, nothing reserved)
+-- ARGV[21]   "reserve" (gates, then budgets) or "check" (gates only, nothing reserved;
+--            for a push it also takes the egress IP's push lease, below)
+-- ARGV[22]   the field "inflight:<ip>": "<hotkey>|<lease until ms>"
+-- ARGV[23]   push_lease_ms
+-- ARGV[24]   busy_retry_ms
 -- While the token is unproven only the canary of the egress IP pushes, so every failure
--- a stale token causes lands on one hotkey.
+-- a stale token causes lands on one hotkey. And one push at a time is in flight per
+-- (validator, egress IP): after a restart nobody saw (a proven token gone stale), the
+-- first push to reach the new process fails and parks the token before the next leaves.
 -- Returns {1, wait_ms, token or "", proving} (granted; in "reserve" mode the slot is
 -- reserved; proving is 1 when this push is the canary's, with an unproven token) or
 -- {0, retry_ms, rule, detail}; rule is one of paused, failure_budget, no_token, canary,
--- budget.
+-- busy, budget.
 --
 -- One hash per validator keeps a reserve to three commands (TIME, HMGET, HSET). A TAT or a
 -- pause in the past holds no one back, so fields need no expiry; the hash holds a few
@@ -34,7 +40,7 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
-                          'token', 'proven', ARGV[17], 'parked')
+                          'token', 'proven', ARGV[17], 'parked', ARGV[22])
 
 local pause = stored[4]
 if pause then
@@ -93,6 +99,17 @@ if ARGV[16] == '1' then
 end
 
 if ARGV[21] == 'check' then
+  if ARGV[16] == '1' then
+    local lease = stored[10]
+    if lease then
+      local bar = string.find(lease, '|', 1, true)
+      local holder = string.sub(lease, 1, bar - 1)
+      if holder ~= ARGV[6] and tonumber(string.sub(lease, bar + 1)) > now then
+        return {0, tonumber(ARGV[24]), 'busy', holder}
+      end
+    end
+    redis.call('HSET', KEYS[1], ARGV[22], ARGV[6] .. '|' .. (now + tonumber(ARGV[23])))
+  end
   return {1, 0, token, proving}
 end
 
