@@ -66,15 +66,22 @@ class Plan:
 @dataclass
 class Report:
     plan: Plan
-    seconds: float  # of demand: from the start signal (before the first token) to the end
     lifetime: dict[str, int]  # the validator's counters, summed over its restarts
     restarts: int
-    accepted_by_workers: int
     hotkeys_that_saw_redis_down: int
     per_second: Counter[int] = field(default_factory=Counter)  # accepted, by wall second
     send_ms: int = 0  # summed over every reply
     replies: Counter[str] = field(default_factory=Counter)  # reply kind/error -> count
     refusals: Counter[str] = field(default_factory=Counter)  # budget rule -> count
+
+    @property
+    def seconds(self) -> float:
+        """Of demand: from the start signal to the end."""
+        return self.plan.seconds
+
+    @property
+    def accepted_by_workers(self) -> int:
+        return self.replies["accepted"]
 
     @property
     def failures(self) -> int:
@@ -143,7 +150,7 @@ def run(plan: Plan, workdir: Path) -> Report:
     workers: list[subprocess.Popen[bytes]] = []
     try:
         ready = _start_workers(plan, workdir, redis.url, validator, seeds, workers)
-        targets.extend(_axon_info(r, validator) for r in ready)
+        targets.extend(_axon_info(r) for r in ready)
         # The fleet knows the validator's token before demand starts, as a running fleet
         # does; a new token still has to be proven by each IP's canary first.
         validator.push_now().result(timeout=30)
@@ -164,10 +171,8 @@ def run(plan: Plan, workdir: Path) -> Report:
         assert isinstance(lifetime, dict)
         report = Report(
             plan=plan,
-            seconds=plan.seconds,
             lifetime={str(k): int(v) for k, v in lifetime.items()},
             restarts=int(str(counters["restarts"])),
-            accepted_by_workers=sum(t["accepted"] for t in tallies),
             hotkeys_that_saw_redis_down=sum(t["outages"] for t in tallies),
         )
         for tally in tallies:
@@ -246,7 +251,7 @@ def _tell_workers(workdir: Path, deadline: float) -> None:
     (workdir / "go.json.tmp").rename(workdir / "go.json")
 
 
-def _axon_info(ready: dict[str, Any], validator: Any) -> Any:
+def _axon_info(ready: dict[str, Any]) -> Any:
     import bittensor as bt
 
     return bt.AxonInfo(
@@ -376,7 +381,6 @@ async def _work(config: dict[str, Any]) -> None:
                 refusals[sample.labels["rule"]] += int(sample.value)
     out = {
         "outages": sum(1 for gate in gates if getattr(gate.coordinator, "outages", 0)),
-        "accepted": replies["accepted"],
         "replies": replies,
         "refusals": refusals,
         "per_second": per_second,

@@ -23,7 +23,6 @@ from collections.abc import Callable, Collection, Sequence
 
 from pydantic import ValidationError
 
-from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import PricingEngine
 from miner_runtime.protocol.models import (
@@ -39,7 +38,7 @@ from miner_runtime.validator.replies import Reply, ReplyKind
 from miner_runtime.validator.selection import NeuronView
 from miner_runtime.work.gate import Gate, utc_now
 from miner_runtime.work.outcomes import EventResult
-from miner_runtime.work.status import CycleReport, WorkStatus
+from miner_runtime.work.status import CycleReport
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +68,6 @@ class Submitter:
         pricing: PricingEngine,
         batch_size: int,
         leagues: Collection[League] | None = None,
-        metrics: RuntimeMetrics | None = None,
-        status: WorkStatus | None = None,
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.store = store
@@ -79,8 +76,9 @@ class Submitter:
         self.batch_size = batch_size
         # None prices every league; otherwise only these (the SparketMiner's spec.leagues).
         self.leagues = frozenset(leagues) if leagues is not None else None
-        self.metrics = metrics or gate.metrics
-        self.status = status or gate.status
+        # One set of figures per runtime: the gate's, which every reply passes through.
+        self.metrics = gate.metrics
+        self.status = gate.status
         self._now = now
 
     # ---- game data -----------------------------------------------------------------
