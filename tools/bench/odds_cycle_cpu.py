@@ -15,15 +15,18 @@ import datetime as dt
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Budgets, Rate
-from miner_runtime.pricing.naive import NaiveEngine
-from miner_runtime.protocol.models import Game, OddsSubmission
+from miner_runtime.pricing.builtin import BuiltinEngine
+from miner_runtime.pricing.engine import EngineCondition, MarketQuery, Quote
+from miner_runtime.pricing.names import TeamNames
+from miner_runtime.protocol.models import Game
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.storage import ActiveMarket, Store
+from miner_runtime.storage import Store
 from miner_runtime.validator.replies import Reply, classify
 from miner_runtime.validator.selection import NeuronView
 
@@ -42,26 +45,22 @@ class InstantLink:
         )
 
 
-class MovingEngine(NaiveEngine):
-    """Naive prices nudged each cycle, so nothing is skipped as unchanged."""
+class MovingEngine:
+    """Built-in prices (league priors) nudged each cycle, so nothing is skipped as unchanged."""
 
     def __init__(self) -> None:
-        super().__init__(vig=0.045)
+        self.inner = BuiltinEngine(names=TeamNames(), history_expected=False)
         self.cycle = 0
 
-    def price(self, markets: list[ActiveMarket], now: dt.datetime) -> list[OddsSubmission]:  # type: ignore[override]
+    async def quote(self, markets: Sequence[MarketQuery], now: dt.datetime) -> list[Quote]:
         nudge = 0.01 * (self.cycle % 50 + 1)
         return [
-            q.model_copy(
-                update={
-                    "prices": tuple(
-                        p.model_copy(update={"odds_eu": round(p.odds_eu + nudge, 2)})
-                        for p in q.prices
-                    )
-                }
-            )
-            for q in super().price(markets, now)
+            Quote(q.market_id, q.kind, {s: round(o + nudge, 2) for s, o in q.odds.items()})
+            for q in await self.inner.quote(markets, now)
         ]
+
+    def condition(self) -> EngineCondition:
+        return self.inner.condition()
 
 
 def games(markets: int, now: dt.datetime) -> list[Game]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import bittensor as bt
+import httpx
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.factory import coordinator_from_settings
@@ -29,16 +30,23 @@ from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.errors import ConfigError
 from miner_runtime.ingress.axon import ConnectionIngress, build_axon
 from miner_runtime.logs import log_event
+from miner_runtime.pricing.builtin import BuiltinEngine
 from miner_runtime.pricing.engine import PricingEngine
-from miner_runtime.pricing.naive import NaiveEngine
-from miner_runtime.protocol.models import ConnectionInfo
+from miner_runtime.pricing.factory import pricing_from_settings
+from miner_runtime.pricing.history import ResultsHistory
+from miner_runtime.protocol.models import ConnectionInfo, League
 from miner_runtime.settings import Settings
 from miner_runtime.storage import Store, database_url
 from miner_runtime.validator.dendrite import EgressDendrite
 from miner_runtime.validator.selection import NeuronView
 from miner_runtime.work.gate import Gate, utc_now
 from miner_runtime.work.link import DendriteLink
-from miner_runtime.work.outcomes import FileOutcomeSource, NoOutcomeSource, OutcomeSource
+from miner_runtime.work.outcomes import (
+    CombinedSource,
+    FileOutcomeSource,
+    OutcomeSource,
+    StoredResultsSource,
+)
 from miner_runtime.work.status import WorkStatus
 from miner_runtime.work.submitter import Submitter
 
@@ -58,6 +66,9 @@ class Cadence:
     odds_seconds: float
     outcome_seconds: float
     jitter_seconds: float
+    stats_refresh_seconds: float = 3600.0
+    # How long the first odds cycle waits for the first model fit (history back-fill).
+    first_fit_wait_seconds: float = 120.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Cadence:
@@ -68,6 +79,7 @@ class Cadence:
             odds_seconds=float(base.odds_refresh_seconds),
             outcome_seconds=float(base.outcome_check_seconds),
             jitter_seconds=float(base.jitter_seconds),
+            stats_refresh_seconds=float(base.stats_refresh_seconds),
         )
 
 
@@ -107,12 +119,19 @@ class MinerApp:
         self.chain_sync = ChainSync(
             chain, own_hotkey=self.hotkey, serve_retry_seconds=SERVE_RETRY_SECONDS
         )
-        self.pricing = pricing or NaiveEngine(vig=settings.base_miner.vig)
-        self.outcomes = outcomes or (
-            FileOutcomeSource(settings.base_miner.results_file)
-            if settings.base_miner.results_file
-            else NoOutcomeSource()
+        # One HTTP client for the data sources and the model sidecar (never validators).
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0), headers={"user-agent": "sparket-miner-runtime"}
         )
+        built = pricing_from_settings(settings, self._http)
+        self.pricing: PricingEngine = pricing or built.engine
+        self.builtin: BuiltinEngine | None = built.builtin if pricing is None else None
+        self.results_source = built.results
+        self.names = built.names
+        self.history: ResultsHistory | None = None
+        self._injected_outcomes = outcomes
+        self.outcomes: OutcomeSource | None = None
+        self._pricing_ready = asyncio.Event()
         self._source_address = source_address
         self._rng = rng or random.Random()
         self.snapshot: ChainSnapshot | None = None
@@ -160,6 +179,13 @@ class MinerApp:
             await self.gate.token_received(
                 endpoint.validator_hotkey, endpoint.token, endpoint.token_received_at
             )
+        self.history = ResultsHistory(
+            store=self.store,
+            source=self.results_source,
+            names=self.names,
+            history_days=self.settings.pricing.history_days,
+        )
+        self.outcomes = self._injected_outcomes or self._outcome_sources(self.store)
         self.submitter = Submitter(
             store=self.store,
             gate=self.gate,
@@ -179,6 +205,7 @@ class MinerApp:
         self._tasks = [
             asyncio.create_task(self._chain_loop(), name="chain"),
             asyncio.create_task(self._games_loop(), name="games"),
+            asyncio.create_task(self._stats_loop(), name="stats"),
         ]
         if self.settings.base_miner.enabled:
             self._tasks += [
@@ -193,6 +220,15 @@ class MinerApp:
             advertised=_endpoint(self.settings.axon.advertised),
             egress_ip=self.egress_ip,
         )
+
+    def _outcome_sources(self, store: Store) -> OutcomeSource:
+        """The results file (if configured) first, then the results history."""
+        sources: list[OutcomeSource] = []
+        if self.settings.base_miner.results_file:
+            sources.append(FileOutcomeSource(self.settings.base_miner.results_file))
+        if self.results_source is not None:
+            sources.append(StoredResultsSource(store, self.names))
+        return CombinedSource(*sources)
 
     def _start_axon(self) -> None:
         advertised_ip, advertised_port = self.settings.axon.advertised
@@ -225,6 +261,7 @@ class MinerApp:
             await asyncio.to_thread(self.axon.stop)
         if self._link is not None:
             await self._link.close()
+        await self._http.aclose()
         if self.coordinator is not None:
             await self.coordinator.close()
         if self.store is not None:
@@ -344,9 +381,36 @@ class MinerApp:
         finally:
             self._games_tried.set()
 
+    def _priced_leagues(self) -> set[League]:
+        return set(self.settings.base_miner.leagues)
+
+    async def _stats_loop(self) -> None:
+        """Keep the results history current and refit the built-in engine on it."""
+        await self._games_tried.wait()
+        if self.builtin is None or self.history is None:
+            self._pricing_ready.set()
+            return
+        await self._every(self.cadence.stats_refresh_seconds, self._refit)
+
+    async def _refit(self) -> None:
+        assert self.builtin is not None and self.history is not None and self.store is not None
+        now = utc_now()
+        markets = await asyncio.to_thread(self.store.active_markets, now)
+        leagues = {m.league for m in markets} & self._priced_leagues()
+        try:
+            error = await self.history.refresh(leagues, now)
+            self.builtin.history_failed(error)
+            await self.history.refit(self.builtin, leagues, now)
+        finally:
+            self._pricing_ready.set()
+
     async def _odds_loop(self) -> None:
         await self._chain_ready.wait()
         await self._games_tried.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._pricing_ready.wait(), timeout=self.cadence.first_fit_wait_seconds
+            )
         await asyncio.sleep(self._rng.uniform(0, self.cadence.jitter_seconds))
         while True:
             validators = self._validators()
@@ -373,7 +437,13 @@ class MinerApp:
         validators = self._validators()
         if not validators or self.submitter is None or self.store is None:
             return
-        events = await asyncio.to_thread(self.store.events_in_outcome_window, utc_now())
+        now = utc_now()
+        events = await asyncio.to_thread(self.store.events_in_outcome_window, now)
+        if not events or self.outcomes is None:
+            return
+        if self.history is not None:
+            # Fresh scores for the leagues with events in the window (a short fetch).
+            await self.history.refresh({e.league for e in events} & self._priced_leagues(), now)
         results = await self.outcomes.results(events)
         if results:
             await self.submitter.push_outcomes(validators, results)
@@ -436,11 +506,22 @@ class MinerApp:
                 "rejected_last_hour": rejected_1h,
             },
             "outcomes_sent": self.status.outcomes_sent,
+            "pricing": self._pricing_status(),
             "budget_store": {
                 "shared": self.settings.budget.redis_url is not None
                 or bool(self.settings.budget.sentinels),
                 "degraded": self.coordinator.degraded if self.coordinator else False,
             },
+        }
+
+    def _pricing_status(self) -> dict[str, Any]:
+        condition = self.pricing.condition()
+        return {
+            "engine": condition.engine,
+            "degraded": condition.degraded,
+            "reasons": list(condition.reasons),
+            **condition.detail,
+            "quotes_dropped": self.status.quotes_dropped,
         }
 
     def _validator_status(

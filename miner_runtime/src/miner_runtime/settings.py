@@ -13,8 +13,9 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import httpx
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -96,7 +97,9 @@ class BaseMinerSettings(_Section):
     stats_refresh_seconds: int = Field(default=3600, ge=60, le=604800)
     cache_ttl_seconds: int = Field(default=3600, ge=0, le=604800)
     market_blend_weight: float = Field(default=0.60, ge=0.0, le=1.0)
-    vig: float = Field(default=0.045, ge=0.0, le=0.25)
+    # The total margin added to fair odds. Validators take 1/odds as our forecast and score
+    # its calibration, so any margin costs score: none by default (the reference adds 0.045).
+    vig: float = Field(default=0.0, ge=0.0, le=0.25)
     odds_api_key: SecretStr | None = None
     # Random spread of cycle start times, so hotkeys started together do not push together.
     jitter_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
@@ -104,6 +107,40 @@ class BaseMinerSettings(_Section):
     leagues: tuple[League, ...] = tuple(League)
     # Final results to push as outcomes (JSON list of {event_id, result, score_home, ...}).
     results_file: Path | None = None
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+class PricingSettings(_Section):
+    """Where prices come from (docs/pricing.md): the built-in engine and its data, or a
+    model sidecar on localhost."""
+
+    # A model sidecar's base URL (http://127.0.0.1:<port>); unset: the built-in engine.
+    model_url: str | None = None
+    model_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Finished games for ratings and outcome pushes: ESPN's public scoreboard, or none.
+    results_source: Literal["espn", "none"] = "espn"
+    espn_base_url: str = "https://site.api.espn.com/apis/site/v2/sports"
+    # How much results history the ratings are fitted on (about a season and a bit).
+    history_days: int = Field(default=400, ge=7, le=3650)
+    # The Odds API key, read from this file (a mounted Secret); `base_miner.odds_api_key`
+    # (the guide's env variable) also works. Without either, no market blend.
+    odds_api_key_file: Path | None = None
+    odds_api_base_url: str = "https://api.the-odds-api.com/v4"
+    odds_api_regions: str = Field(default="us,eu,uk", pattern=r"^[a-z]{2}(,[a-z]{2})*$")
+    # Extra spellings of team names: {"alias": "canonical full name"}.
+    team_aliases: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("model_url")
+    @classmethod
+    def _loopback_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = httpx.URL(value)
+        if url.scheme != "http" or url.host not in _LOOPBACK_HOSTS or url.port is None:
+            raise ValueError("must be http://127.0.0.1:<port> (the sidecar in the same pod)")
+        return value.rstrip("/")
 
 
 class BudgetSettings(_Section):
@@ -161,6 +198,7 @@ class Settings(BaseSettings):
     subtensor: SubtensorSettings = SubtensorSettings()
     base_miner: BaseMinerSettings = BaseMinerSettings()
     budget: BudgetSettings = BudgetSettings()
+    pricing: PricingSettings = PricingSettings()
     # Flat names for compatibility with the guide's SPARKET_MINER_API_ENABLED/PORT.
     miner_api_enabled: bool = True
     miner_api_host: str = "127.0.0.1"

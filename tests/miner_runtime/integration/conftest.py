@@ -35,6 +35,8 @@ def miner(tmp_path: Path) -> MinerUnderTest:
         miner_api_port=free_port(),
         data_dir=tmp_path / "data",
         egress_ip=MINER_EGRESS_IP,
+        # No results source: tests never leave loopback (a fake ESPN is served where needed).
+        pricing={"results_source": "none"},
     )
     return MinerUnderTest(wallet, settings, Subnet(netuid, chain))
 

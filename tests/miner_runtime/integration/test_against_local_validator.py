@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 from bittensor_wallet import Keypair
+from moving_engine import MovingEngine
 from runtime_harness import AppFactory, MinerUnderTest, until
 
 from miner_runtime.app import Cadence, MinerApp
-from miner_runtime.pricing.naive import NaiveEngine
-from miner_runtime.protocol.models import OddsSubmission
 from sparket_devkit.ports import free_port
 from sparket_devkit.validator.config import SecurityConfig
 from sparket_devkit.validator.ingest import Catalog, Event, Market
@@ -72,24 +71,6 @@ def catalog() -> Catalog:
 
 
 ACTIVE_MARKETS = {101, 102, 103, 201, 202, 203, 301}
-
-
-class MovingEngine(NaiveEngine):
-    """Naive prices shifted by `shift`: a market that moves between cycles."""
-
-    def __init__(self) -> None:
-        super().__init__(vig=0.045)
-        self.shift = 0.0
-
-    def price(self, markets: Any, now: dt.datetime) -> list[OddsSubmission]:
-        moved: list[OddsSubmission] = []
-        for quote in super().price(markets, now):
-            prices = tuple(
-                p.model_copy(update={"odds_eu": round(p.odds_eu + self.shift, 2)})
-                for p in quote.prices
-            )
-            moved.append(quote.model_copy(update={"prices": prices}))
-        return moved
 
 
 class Validators:

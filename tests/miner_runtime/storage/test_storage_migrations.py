@@ -20,7 +20,14 @@ from miner_runtime.storage import (
 )
 from miner_runtime.storage.tables import Base
 
-TABLES = {"validator_endpoint", "event", "market", "odds_submission", "outcome_submission"}
+TABLES = {
+    "validator_endpoint",
+    "event",
+    "market",
+    "odds_submission",
+    "outcome_submission",
+    "game_result",
+}
 
 
 def test_migrate_reaches_head_and_is_idempotent(db_url: str) -> None:
@@ -29,7 +36,7 @@ def test_migrate_reaches_head_and_is_idempotent(db_url: str) -> None:
         assert current_revision(engine) is None
         migrate(db_url)  # by URL: its own engine, disposed afterwards
         migrate(engine)  # again, by engine: nothing to do
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()

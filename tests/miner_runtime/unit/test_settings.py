@@ -26,7 +26,9 @@ def test_defaults_match_the_miner_guide() -> None:
     base = settings.base_miner
     assert (base.enabled, base.batch_size, base.odds_refresh_seconds) == (True, 50, 900)
     assert (base.outcome_check_seconds, base.stats_refresh_seconds) == (300, 3600)
-    assert (base.cache_ttl_seconds, base.market_blend_weight, base.vig) == (3600, 0.60, 0.045)
+    assert (base.cache_ttl_seconds, base.market_blend_weight) == (3600, 0.60)
+    # The one deliberate difference: no margin (validators score 1/odds; docs/pricing.md).
+    assert base.vig == 0.0
     assert base.odds_api_key is None
     assert (settings.miner_api_enabled, settings.miner_api_port) == (True, 8198)
     assert settings.axon.advertised == ("0.0.0.0", 8094)

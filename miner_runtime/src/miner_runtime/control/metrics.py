@@ -72,6 +72,17 @@ class RuntimeMetrics:
             "1 when our hotkey is registered on the subnet",
             registry=self.registry,
         )
+        self.quotes_dropped = Counter(
+            "sparket_miner_pricing_quotes_dropped",
+            "Quotes from the pricing engine that failed validation and were not sent",
+            ["engine"],
+            registry=self.registry,
+        )
+        self.pricing_degraded = Gauge(
+            "sparket_miner_pricing_degraded",
+            "1 while the pricing engine lacks data it should have (see /status pricing.reasons)",
+            registry=self.registry,
+        )
         self.cycle_seconds = Histogram(
             "sparket_miner_odds_cycle_seconds",
             "Wall time of one odds cycle",

@@ -33,6 +33,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from miner_runtime.errors import MinerRuntimeError
+from miner_runtime.pricing.results import GameResult
 from miner_runtime.protocol.models import (
     Game,
     League,
@@ -45,6 +46,7 @@ from miner_runtime.protocol.models import (
 from miner_runtime.storage.db import create_engine, migrate
 from miner_runtime.storage.tables import (
     Event,
+    GameResultRow,
     Market,
     OddsSubmissionRow,
     OutcomeSubmissionRow,
@@ -183,6 +185,20 @@ def _outcome_send(row: OutcomeSubmissionRow) -> OutcomeSend:
         state=SendState(row.state),
         created_at=row.created_at,
         completed_at=row.completed_at,
+    )
+
+
+def _game_result(row: GameResultRow) -> GameResult:
+    source, _, source_id = row.result_key.partition(":")
+    return GameResult(
+        league=League(row.league),
+        home_team=row.home_team,
+        away_team=row.away_team,
+        start_time_utc=row.start_time_utc,
+        score_home=row.score_home,
+        score_away=row.score_away,
+        source=source,
+        source_id=source_id,
     )
 
 
@@ -678,6 +694,51 @@ class Store:
                 .limit(1)
             ).one_or_none()
             return _outcome_send(row) if row is not None else None
+
+    # ---- results history -------------------------------------------------------------
+
+    def save_results(self, results: Iterable[GameResult], now: dt.datetime) -> int:
+        """Store finished games (a corrected score replaces the old one). Returns the count."""
+        now = _require_aware(now)
+        rows: list[dict[str, object]] = [
+            {
+                "result_key": f"{r.source}:{r.source_id}",
+                "league": r.league.value,
+                "home_team": r.home_team,
+                "away_team": r.away_team,
+                "start_time_utc": _require_aware(r.start_time_utc),
+                "score_home": r.score_home,
+                "score_away": r.score_away,
+                "fetched_at": now,
+            }
+            for r in results
+        ]
+        with self.engine.begin() as connection:
+            self._upsert(connection, GameResultRow.__table__, rows, "result_key")  # type: ignore[arg-type]
+        return len(rows)
+
+    def results(
+        self, league: League, since: dt.datetime, until: dt.datetime | None = None
+    ) -> list[GameResult]:
+        """Finished games of `league` that started in [since, until), oldest first."""
+        query = sa.select(GameResultRow).where(
+            GameResultRow.league == league.value,
+            GameResultRow.start_time_utc >= _require_aware(since),
+        )
+        if until is not None:
+            query = query.where(GameResultRow.start_time_utc < _require_aware(until))
+        with self._transaction() as session:
+            rows = session.scalars(query.order_by(GameResultRow.start_time_utc, GameResultRow.id))
+            return [_game_result(row) for row in rows]
+
+    def latest_result_at(self, league: League) -> dt.datetime | None:
+        """The start time of the newest stored result of `league` (where fetching resumes)."""
+        with self._transaction() as session:
+            return session.scalar(
+                sa.select(sa.func.max(GameResultRow.start_time_utc)).where(
+                    GameResultRow.league == league.value
+                )
+            )
 
     # ---- housekeeping ----------------------------------------------------------------
 

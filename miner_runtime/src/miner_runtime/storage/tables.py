@@ -175,3 +175,24 @@ class OutcomeSubmissionRow(Base):
     state: Mapped[str] = mapped_column(sa.String(8))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class GameResultRow(Base):
+    """A finished game from a results source: the history ratings are fitted on, and the
+    facts outcome pushes are made of. Team names are kept as the source spelt them, so
+    that a new alias applies to old rows too."""
+
+    __tablename__ = "game_result"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # "<source>:<source's game id>", e.g. "espn:401584793".
+    result_key: Mapped[str] = mapped_column(sa.String(96), unique=True)
+    league: Mapped[str] = mapped_column(sa.String(16))
+    home_team: Mapped[str] = mapped_column(sa.String(255))
+    away_team: Mapped[str] = mapped_column(sa.String(255))
+    start_time_utc: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    score_home: Mapped[int] = mapped_column(sa.Integer)
+    score_away: Mapped[int] = mapped_column(sa.Integer)
+    fetched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (sa.Index("ix_game_result_league_start_time_utc", "league", "start_time_utc"),)

@@ -1,14 +1,18 @@
 """Where final results come from, and which of them the validator will take now.
 
-The built-in source reads a JSON file of results (`SPARKET_BASE_MINER__RESULTS_FILE`):
+Two sources: the results history the pricing engine keeps (ESPN's scoreboard by default,
+matched to events by full team names and start time), and a JSON file of results
+(`SPARKET_BASE_MINER__RESULTS_FILE`):
 `[{"event_id": 1, "result": "home", "score_home": 2, "score_away": 1}, ...]`, so an
-operator's own results feed plugs in without code. Scoreboard scraping belongs with the
-data sources of the pricing work (issue 6). Only events inside the validator's outcome
-window (start <= now <= start + 12 h) are pushed: later ones are dropped unseen.
+operator's own results feed plugs in without code; the file wins where both know an event.
+Only events inside the validator's outcome window (start <= now <= start + 12 h) are
+pushed: later ones are dropped unseen.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,8 +21,10 @@ from typing import Protocol
 from pydantic import ConfigDict, TypeAdapter
 
 from miner_runtime.errors import MinerRuntimeError
-from miner_runtime.protocol.models import OutcomeFacts
-from miner_runtime.storage import StoredEvent
+from miner_runtime.pricing.names import TeamNames
+from miner_runtime.pricing.results import GameResult
+from miner_runtime.protocol.models import OutcomeFacts, OutcomeResult
+from miner_runtime.storage import Store, StoredEvent
 
 
 class EventResult(OutcomeFacts):
@@ -54,6 +60,42 @@ class FileOutcomeSource:
         return in_window(loaded, events)
 
 
+# A result belongs to an event if the two start within this of each other (time zones,
+# rescheduling by an hour or two); the teams must match too.
+_SAME_GAME = dt.timedelta(hours=12)
+
+
+class StoredResultsSource:
+    """Results from the runtime's results history (kept current by the pricing engine)."""
+
+    def __init__(self, store: Store, names: TeamNames) -> None:
+        self.store = store
+        self.names = names
+
+    async def results(self, events: Sequence[StoredEvent]) -> list[EventResult]:
+        found: list[EventResult] = []
+        for league in sorted({e.league for e in events}):
+            league_events = [e for e in events if e.league is league]
+            since = min(e.start_time_utc for e in league_events) - _SAME_GAME
+            results = await asyncio.to_thread(self.store.results, league, since)
+            found.extend(match_results(league_events, results, self.names))
+        return found
+
+
+class CombinedSource:
+    """Several sources; for an event more than one knows, the first source's result wins."""
+
+    def __init__(self, *sources: OutcomeSource) -> None:
+        self.sources = sources
+
+    async def results(self, events: Sequence[StoredEvent]) -> list[EventResult]:
+        chosen: dict[int, EventResult] = {}
+        for source in self.sources:
+            for result in await source.results(events):
+                chosen.setdefault(result.event_id, result)
+        return list(chosen.values())
+
+
 class NoOutcomeSource:
     async def results(self, events: Sequence[StoredEvent]) -> list[EventResult]:
         return []
@@ -68,3 +110,41 @@ def in_window(results: Iterable[EventResult], events: Sequence[StoredEvent]) -> 
 def dump_results(results: Iterable[EventResult]) -> str:
     """The file format, for tests and tools that write results."""
     return json.dumps([r.model_dump(mode="json", exclude_none=True) for r in results])
+
+
+def _result_of(result: GameResult) -> OutcomeResult:
+    if result.score_home > result.score_away:
+        return OutcomeResult.HOME
+    if result.score_home < result.score_away:
+        return OutcomeResult.AWAY
+    return OutcomeResult.DRAW
+
+
+def match_results(
+    events: Sequence[StoredEvent], results: Sequence[GameResult], names: TeamNames
+) -> list[EventResult]:
+    """Pair events with results of the same teams starting within 12 h of each other."""
+    by_teams: dict[tuple[str, str], list[GameResult]] = {}
+    for result in results:
+        key = (names.canonical(result.home_team), names.canonical(result.away_team))
+        by_teams.setdefault(key, []).append(result)
+    matched: list[EventResult] = []
+    for event in events:
+        key = (names.canonical(event.home_team), names.canonical(event.away_team))
+        candidates = [
+            r
+            for r in by_teams.get(key, ())
+            if abs(r.start_time_utc - event.start_time_utc) <= _SAME_GAME
+        ]
+        if not candidates:
+            continue
+        best = min(candidates, key=lambda r: abs(r.start_time_utc - event.start_time_utc))
+        matched.append(
+            EventResult(
+                event_id=event.event_id,
+                result=_result_of(best),
+                score_home=best.score_home,
+                score_away=best.score_away,
+            )
+        )
+    return matched

@@ -56,6 +56,8 @@ class WorkStatus:
         self.games_synced: int = 0
         self.active_markets: int = 0
         self.outcomes_sent: int = 0
+        # Quotes the pricing engine answered that failed validation (never sent).
+        self.quotes_dropped: int = 0
         # (when, accepted?) of every reply in the last hour: the operator's Submitted-1h.
         self._recent: deque[tuple[dt.datetime, bool]] = deque()
 

@@ -24,7 +24,8 @@ from collections.abc import Callable, Collection, Sequence
 from pydantic import ValidationError
 
 from miner_runtime.logs import log_event
-from miner_runtime.pricing.engine import PricingEngine
+from miner_runtime.pricing.engine import MarketQuery, PricingEngine
+from miner_runtime.pricing.quotes import accept
 from miner_runtime.protocol.models import (
     GameDataResponse,
     League,
@@ -131,7 +132,7 @@ class Submitter:
         markets = await asyncio.to_thread(self.store.active_markets, started)
         if self.leagues is not None:
             markets = [m for m in markets if m.league in self.leagues]
-        quotes = self.pricing.price(markets, started)
+        quotes = await self.pricing_cycle(markets, started)
         self.status.active_markets = len(markets)
         self.metrics.active_markets.set(len(markets))
         results = await asyncio.gather(
@@ -158,6 +159,19 @@ class Submitter:
             validators=report.validators,
         )
         return report
+
+    async def pricing_cycle(
+        self, markets: Sequence[MarketQuery], now: dt.datetime
+    ) -> list[OddsSubmission]:
+        """The engine's quotes that pass validation, as submissions (the rest dropped)."""
+        quoted = await self.pricing.quote(markets, now)
+        condition = self.pricing.condition()
+        submissions, dropped = accept(markets, quoted, now, engine=condition.engine)
+        if dropped:
+            self.status.quotes_dropped += len(dropped)
+            self.metrics.quotes_dropped.labels(condition.engine).inc(len(dropped))
+        self.metrics.pricing_degraded.set(1 if condition.degraded else 0)
+        return submissions
 
     async def _push_odds(
         self, validator: NeuronView, quotes: Sequence[OddsSubmission]

@@ -1,0 +1,115 @@
+"""From a league's results history to fair probabilities for its markets.
+
+`fit_league` replays the history in time order through `Ratings`. Before each game it
+records the moneyline forecast it would have made (once both teams have a few games), so
+the calibration is fitted on genuine out-of-sample forecasts. The result prices a market
+as follows: two-way moneylines by Elo's logistic curve (Normal leagues) or Poisson with
+ties shared (hockey, baseball); soccer's three-way moneyline and every spread and total by
+the score distribution, from the market's own line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from miner_runtime.pricing.models.calibration import Platt, fit_platt
+from miner_runtime.pricing.models.distributions import NormalGame, PoissonGame
+from miner_runtime.pricing.models.leagues import PROFILES
+from miner_runtime.pricing.models.ratings import Ratings
+from miner_runtime.protocol.models import League, MarketKind, Side
+
+# A team's forecasts count for calibration only once it has this many games rated.
+_CALIBRATION_WARMUP_GAMES = 5
+
+
+@dataclass(frozen=True)
+class Game:
+    """One final score, team names already canonical (see `pricing.names`)."""
+
+    home: str
+    away: str
+    start: dt.datetime
+    score_home: int
+    score_away: int
+
+
+@dataclass(frozen=True)
+class Market:
+    """What pricing needs of a market: names canonical, `line` the home spread or total."""
+
+    kind: MarketKind
+    home: str
+    away: str
+    start: dt.datetime
+    line: float | None
+
+
+@dataclass
+class FittedLeague:
+    league: League
+    ratings: Ratings
+    calibration: Platt = field(default_factory=Platt)
+    last_game: dt.datetime | None = None
+
+    @property
+    def games(self) -> int:
+        return self.ratings.games
+
+    def knows(self, team: str) -> bool:
+        return self.ratings.knows(team)
+
+    def probabilities(self, market: Market) -> dict[Side, float] | None:
+        """Fair probabilities per side (summing to one), or None if it cannot be priced."""
+        game = self.ratings.game(market.home, market.away, market.start)
+        if market.kind is MarketKind.MONEYLINE:
+            if self.ratings.profile.three_way and isinstance(game, PoissonGame):
+                home, draw, away = game.three_way()
+                return {Side.HOME: home, Side.DRAW: draw, Side.AWAY: away}
+            p = self.calibration(game.home_win())
+            return {Side.HOME: p, Side.AWAY: 1.0 - p}
+        if market.line is None:
+            return None
+        if market.kind is MarketKind.SPREAD:
+            # The home line: -7 means home gives 7 points, so it covers if margin > 7.
+            p = game.above(-market.line, margin=True)
+            return {Side.HOME: p, Side.AWAY: 1.0 - p}
+        p = game.above(market.line, margin=False)
+        return {Side.OVER: p, Side.UNDER: 1.0 - p}
+
+
+def _home_win(game: NormalGame | PoissonGame) -> float:
+    return game.home_win()
+
+
+def fit_league(
+    league: League,
+    games: Iterable[Game],
+    *,
+    on_forecast: Callable[[Game, float], None] | None = None,
+) -> FittedLeague:
+    """Replay `games` (any order; sorted here) and calibrate two-way moneylines."""
+    ratings = Ratings(PROFILES[league])
+    forecasts: list[tuple[float, int]] = []
+    last: dt.datetime | None = None
+    for game in sorted(games, key=lambda g: g.start):
+        home_t, away_t = ratings.teams.get(game.home), ratings.teams.get(game.away)
+        warm = (
+            home_t is not None
+            and away_t is not None
+            and min(home_t.games, away_t.games) >= _CALIBRATION_WARMUP_GAMES
+        )
+        if warm and game.score_home != game.score_away:
+            p = _home_win(ratings.game(game.home, game.away, game.start))
+            forecasts.append((p, 1 if game.score_home > game.score_away else 0))
+            if on_forecast is not None:
+                on_forecast(game, p)
+        ratings.update(game.home, game.away, game.start, game.score_home, game.score_away)
+        last = game.start
+    calibration = Platt() if ratings.profile.three_way else fit_platt(forecasts)
+    return FittedLeague(league=league, ratings=ratings, calibration=calibration, last_game=last)
+
+
+def by_league(games: Mapping[League, Iterable[Game]]) -> dict[League, FittedLeague]:
+    return {league: fit_league(league, league_games) for league, league_games in games.items()}
