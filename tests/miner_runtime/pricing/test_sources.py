@@ -655,6 +655,8 @@ async def test_odds_key_is_out_of_httpx_log_lines_and_the_repr(
 ) -> None:
     recorder = serve(fixture("theodds_nba.json"), headers=HEADERS)
     caplog.set_level(logging.DEBUG)
+    # Other imports (bittensor) may have quietened httpx's logger: open it for this test.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     async with recorder.client() as http:
         client = odds_client(http)
         await client.odds(League.NBA)

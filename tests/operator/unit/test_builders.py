@@ -479,6 +479,9 @@ def test_model_sidecar_only_when_an_image_is_given() -> None:
     (model,) = [c for c in _containers(LOAD_BALANCER) if c["name"] == "model"]
     assert model["ports"] == [{"name": "model", "containerPort": 8088, "protocol": "TCP"}]
     assert {"name": "SPARKET_MODEL_PORT", "value": "8088"} in model["env"]
+    # The runtime prices through it: on localhost, at the sidecar's port.
+    assert _document(LOAD_BALANCER)["pricing"] == {"model_url": "http://127.0.0.1:8088"}
+    assert "pricing" not in _document(MINIMAL)
     assert [c["name"] for c in _containers(MINIMAL)] == ["miner"]
 
 

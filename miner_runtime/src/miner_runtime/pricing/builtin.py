@@ -113,16 +113,33 @@ class BuiltinEngine:
     def _quote_all(
         self, markets: Sequence[MarketQuery], books: Mapping[League, Sequence[EventOdds]]
     ) -> list[Quote]:
+        events = self._index_events(books)
         quotes: list[Quote] = []
         for market in markets:
             probabilities = self.probabilities(market)
             if probabilities is None:
                 continue
-            market_view = _market_view(market, books.get(market.league, ()), self.names)
+            event = _same_event(market, events, self.names)
+            market_view = consensus(_book_prices(event, market)) if event else {}
             if market_view:
                 probabilities = blend(probabilities, market_view, self.market_weight)
             quotes.append(quote_of(market, probabilities, vig=self.vig))
         return quotes
+
+    def _index_events(
+        self, books: Mapping[League, Sequence[EventOdds]]
+    ) -> dict[tuple[League, str, str], list[EventOdds]]:
+        """Bookmaker events by (league, home, away), names canonical: one lookup per market."""
+        index: dict[tuple[League, str, str], list[EventOdds]] = {}
+        for league, events in books.items():
+            for event in events:
+                key = (
+                    league,
+                    self.names.canonical(event.home_team),
+                    self.names.canonical(event.away_team),
+                )
+                index.setdefault(key, []).append(event)
+        return index
 
     def probabilities(self, market: MarketQuery) -> dict[Side, float] | None:
         """The model's fair probabilities for `market` (before any market blend)."""
@@ -213,15 +230,13 @@ def _book_prices(event: EventOdds, market: MarketQuery) -> list[dict[Side, float
     return books
 
 
-def _market_view(
-    market: MarketQuery, events: Sequence[EventOdds], names: TeamNames
-) -> dict[Side, float]:
-    home, away = names.canonical(market.home_team), names.canonical(market.away_team)
-    for event in events:
-        if (
-            names.canonical(event.home_team) == home
-            and names.canonical(event.away_team) == away
-            and abs(event.commence_time - market.start_time_utc) <= _SAME_EVENT
-        ):
-            return consensus(_book_prices(event, market))
-    return {}
+def _same_event(
+    market: MarketQuery,
+    events: Mapping[tuple[League, str, str], Sequence[EventOdds]],
+    names: TeamNames,
+) -> EventOdds | None:
+    key = (market.league, names.canonical(market.home_team), names.canonical(market.away_team))
+    for event in events.get(key, ()):
+        if abs(event.commence_time - market.start_time_utc) <= _SAME_EVENT:
+            return event
+    return None

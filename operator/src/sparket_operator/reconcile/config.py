@@ -61,7 +61,14 @@ def runtime_config(
         "miner_api_port": CONTROL_PORT,
         "data_dir": DATA_DIR,
         "egress_ip": egress_ip,
-    }
+    } | _pricing(spec.model)
+
+
+def _pricing(model: v1alpha1.ModelSpec) -> dict[str, Any]:
+    """A model image prices through its sidecar, on localhost in the same pod."""
+    if model.image is None:
+        return {}
+    return {"pricing": {"model_url": f"http://127.0.0.1:{model.port}"}}
 
 
 def _wallet(wallet: v1alpha1.WalletRef) -> dict[str, Any]:
