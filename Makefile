@@ -49,6 +49,16 @@ pytest: ## Run pytest (PYTEST_ARGS=... to narrow)
 crds: ## Regenerate crds/ from the operator's typed models (a test fails on drift)
 	$(RUN) python -m sparket_operator.api.crdgen
 
+openapi: ## Regenerate the model sidecar's OpenAPI document (a test fails on drift)
+	$(RUN) python -m miner_runtime.pricing.model_api docs/model-api.openapi.json
+
+##@ Pricing
+evaluate: setup ## The pricing evaluation report (simulated leagues) into docs/pricing-evaluation/
+	$(RUN) python -m sparket_devkit.pricing_eval --out docs/pricing-evaluation
+
+bench-pricing: setup ## Pricing 10,000 markets in one cycle: CPU time and peak memory
+	$(RUN) python tools/bench/pricing_bench.py --markets 10000
+
 ##@ Local cluster
 cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to export
 	$(RUN) sparket-devkit cluster up
@@ -56,4 +66,4 @@ cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to exp
 cluster-down: ## Stop the local control plane started by cluster-up
 	$(RUN) sparket-devkit cluster down
 
-.PHONY: help demo test setup binaries check lint fmt type imports pytest crds cluster-up cluster-down
+.PHONY: help demo test setup binaries check lint fmt type imports pytest crds openapi evaluate bench-pricing cluster-up cluster-down

@@ -132,6 +132,7 @@ class MinerApp:
         self._injected_outcomes = outcomes
         self.outcomes: OutcomeSource | None = None
         self._pricing_ready = asyncio.Event()
+        self._fitted_leagues: set[League] = set()
         self._source_address = source_address
         self._rng = rng or random.Random()
         self.snapshot: ChainSnapshot | None = None
@@ -401,8 +402,17 @@ class MinerApp:
             error = await self.history.refresh(leagues, now)
             self.builtin.history_failed(error)
             await self.history.refit(self.builtin, leagues, now)
+            self._fitted_leagues = leagues
         finally:
             self._pricing_ready.set()
+
+    async def _refit_for_new_leagues(self) -> None:
+        """A league that appeared since the last fit is fitted now, not up to an hour later."""
+        if self.builtin is None or self.store is None or not self._pricing_ready.is_set():
+            return
+        markets = await asyncio.to_thread(self.store.active_markets, utc_now())
+        if {m.league for m in markets} & self._priced_leagues() - self._fitted_leagues:
+            await self._refit()
 
     async def _odds_loop(self) -> None:
         await self._chain_ready.wait()
@@ -415,6 +425,7 @@ class MinerApp:
         while True:
             validators = self._validators()
             if validators and self.submitter is not None:
+                await self._refit_for_new_leagues()
                 await self.submitter.odds_cycle(validators)
             deadline = asyncio.get_running_loop().time() + self._jittered(self.cadence.odds_seconds)
             while (remaining := deadline - asyncio.get_running_loop().time()) > 0:

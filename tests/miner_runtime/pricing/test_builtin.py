@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from miner_runtime.pricing.builtin import MIN_HISTORY_GAMES, BuiltinEngine
+from miner_runtime.pricing.builtin import MIN_HISTORY_GAMES, BuiltinEngine, event_lines
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.quotes import accept
 from miner_runtime.pricing.results import GameResult
@@ -68,7 +68,11 @@ async def test_without_history_it_prices_from_priors_and_says_so() -> None:
     engine = BuiltinEngine(names=TeamNames())
     odds = odds_of(engine, await engine.quote(MARKETS, NOW))
     assert set(odds) == {1, 2, 3}
-    assert odds[1][Side.HOME] < odds[1][Side.AWAY]  # the league's home edge
+    # Miami +4.5: the event's own spread line says Boston is better, and it is heeded.
+    assert odds[1][Side.AWAY] < odds[1][Side.HOME]
+    # A moneyline alone (no lines to go by): the league's home edge decides.
+    alone = odds_of(engine, await engine.quote(MARKETS[:1], NOW))
+    assert alone[1][Side.HOME] < alone[1][Side.AWAY]
     condition = engine.condition()
     assert condition.degraded
     assert condition.reasons == (f"too little history (< {MIN_HISTORY_GAMES} games): nba",)
@@ -121,7 +125,8 @@ async def test_the_bookmakers_consensus_is_blended_in_where_the_line_matches() -
     books = Books()
     alone = BuiltinEngine(names=TeamNames())
     blended = BuiltinEngine(names=TeamNames(), market_weight=0.6, market_odds=books)
-    model = {m.market_id: alone.probabilities(m) for m in MARKETS}
+    lines = event_lines(MARKETS)[1]
+    model = {m.market_id: alone.probabilities(m, lines) for m in MARKETS}
     quoted = odds_of(blended, await blended.quote(MARKETS, NOW))
     fair_home = (1 / 2.50) / (1 / 2.50 + 1 / 1.57)
     expected_home = 0.6 * fair_home + 0.4 * model[1][Side.HOME]  # type: ignore[index]

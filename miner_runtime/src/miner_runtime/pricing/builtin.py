@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from miner_runtime.logs import log_event
@@ -32,6 +34,34 @@ logger = logging.getLogger(__name__)
 MIN_HISTORY_GAMES = 50
 # A bookmaker event matches a market's event if it starts within this of it.
 _SAME_EVENT = dt.timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class EventLines:
+    """What an event's spread and total lines say: expected margin (home minus away) and
+    expected total. With several lines of a kind (alternates), their median."""
+
+    margin: float | None
+    total: float | None
+
+
+def event_lines(markets: Iterable[MarketQuery]) -> dict[int, EventLines]:
+    spreads: dict[int, list[float]] = {}
+    totals: dict[int, list[float]] = {}
+    for market in markets:
+        if market.line is None or market.kind is MarketKind.MONEYLINE:
+            continue
+        if market.kind is MarketKind.SPREAD:
+            spreads.setdefault(market.event_id, []).append(-market.line)
+        else:
+            totals.setdefault(market.event_id, []).append(market.line)
+    return {
+        event: EventLines(
+            statistics.median(spreads[event]) if event in spreads else None,
+            statistics.median(totals[event]) if event in totals else None,
+        )
+        for event in spreads.keys() | totals.keys()
+    }
 
 
 class MarketOddsSource(Protocol):
@@ -114,9 +144,10 @@ class BuiltinEngine:
         self, markets: Sequence[MarketQuery], books: Mapping[League, Sequence[EventOdds]]
     ) -> list[Quote]:
         events = self._index_events(books)
+        lines = event_lines(markets)
         quotes: list[Quote] = []
         for market in markets:
-            probabilities = self.probabilities(market)
+            probabilities = self.probabilities(market, lines.get(market.event_id))
             if probabilities is None:
                 continue
             event = _same_event(market, events, self.names)
@@ -141,8 +172,10 @@ class BuiltinEngine:
                 index.setdefault(key, []).append(event)
         return index
 
-    def probabilities(self, market: MarketQuery) -> dict[Side, float] | None:
-        """The model's fair probabilities for `market` (before any market blend)."""
+    def probabilities(
+        self, market: MarketQuery, lines: EventLines | None = None
+    ) -> dict[Side, float] | None:
+        """The model's fair probabilities for `market` (before any bookmaker blend)."""
         return self._league(market.league).probabilities(
             Market(
                 kind=market.kind,
@@ -150,6 +183,8 @@ class BuiltinEngine:
                 away=self.names.canonical(market.away_team),
                 start=market.start_time_utc,
                 line=market.line,
+                event_margin=lines.margin if lines else None,
+                event_total=lines.total if lines else None,
             )
         )
 

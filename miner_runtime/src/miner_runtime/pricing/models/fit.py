@@ -11,7 +11,7 @@ the score distribution, from the market's own line.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from miner_runtime.pricing.models.calibration import Platt, fit_platt
@@ -37,13 +37,20 @@ class Game:
 
 @dataclass(frozen=True)
 class Market:
-    """What pricing needs of a market: names canonical, `line` the home spread or total."""
+    """What pricing needs of a market: names canonical, `line` the home spread or total.
+
+    `event_margin`/`event_total` are what the event's own spread and total lines say
+    (minus the home spread, and the total): the bookmakers' expectation, free with every
+    game-data snapshot and hard to beat, so the ratings' expectation is pulled toward it.
+    """
 
     kind: MarketKind
     home: str
     away: str
     start: dt.datetime
     line: float | None
+    event_margin: float | None = None
+    event_total: float | None = None
 
 
 @dataclass
@@ -52,6 +59,10 @@ class FittedLeague:
     ratings: Ratings
     calibration: Platt = field(default_factory=Platt)
     last_game: dt.datetime | None = None
+    # One score distribution per event and lines, shared by its markets (this fit only).
+    _games: dict[tuple[object, ...], NormalGame | PoissonGame] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def games(self) -> int:
@@ -60,14 +71,34 @@ class FittedLeague:
     def knows(self, team: str) -> bool:
         return self.ratings.knows(team)
 
+    def game(self, market: Market) -> NormalGame | PoissonGame:
+        """The score distribution: the ratings' expectation pulled toward the lines'."""
+        key = (market.home, market.away, market.start, market.event_margin, market.event_total)
+        cached = self._games.get(key)
+        if cached is not None:
+            return cached
+        home, away = self.ratings.expected_scores(market.home, market.away, market.start)
+        margin, total = home - away, home + away
+        weight = self.ratings.profile.line_weight
+        if market.event_margin is not None:
+            margin += weight * (market.event_margin - margin)
+        if market.event_total is not None:
+            total += weight * (market.event_total - total)
+        game = self.ratings.game_of((total + margin) / 2, (total - margin) / 2)
+        self._games[key] = game
+        return game
+
     def probabilities(self, market: Market) -> dict[Side, float] | None:
         """Fair probabilities per side (summing to one), or None if it cannot be priced."""
-        game = self.ratings.game(market.home, market.away, market.start)
+        game = self.game(market)
         if market.kind is MarketKind.MONEYLINE:
             if self.ratings.profile.three_way and isinstance(game, PoissonGame):
                 home, draw, away = game.three_way()
                 return {Side.HOME: home, Side.DRAW: draw, Side.AWAY: away}
-            p = self.calibration(game.home_win())
+            p = game.home_win()
+            if market.event_margin is None:
+                # Calibrated on ratings-only forecasts: it applies to those only.
+                p = self.calibration(p)
             return {Side.HOME: p, Side.AWAY: 1.0 - p}
         if market.line is None:
             return None
@@ -77,10 +108,6 @@ class FittedLeague:
             return {Side.HOME: p, Side.AWAY: 1.0 - p}
         p = game.above(market.line, margin=False)
         return {Side.OVER: p, Side.UNDER: 1.0 - p}
-
-
-def _home_win(game: NormalGame | PoissonGame) -> float:
-    return game.home_win()
 
 
 def fit_league(
@@ -101,7 +128,7 @@ def fit_league(
             and min(home_t.games, away_t.games) >= _CALIBRATION_WARMUP_GAMES
         )
         if warm and game.score_home != game.score_away:
-            p = _home_win(ratings.game(game.home, game.away, game.start))
+            p = ratings.game(game.home, game.away, game.start).home_win()
             forecasts.append((p, 1 if game.score_home > game.score_away else 0))
             if on_forecast is not None:
                 on_forecast(game, p)
@@ -109,7 +136,3 @@ def fit_league(
         last = game.start
     calibration = Platt() if ratings.profile.three_way else fit_platt(forecasts)
     return FittedLeague(league=league, ratings=ratings, calibration=calibration, last_game=last)
-
-
-def by_league(games: Mapping[League, Iterable[Game]]) -> dict[League, FittedLeague]:
-    return {league: fit_league(league, league_games) for league, league_games in games.items()}

@@ -27,6 +27,8 @@ _VARIANCE_WEIGHT = 0.01
 # Between seasons (a long break) ratings fall back a third of the way to average.
 _OFF_SEASON = dt.timedelta(days=60)
 _OFF_SEASON_REGRESSION = 1.0 / 3.0
+# Poisson rates never go below this (lines can imply a non-positive rate).
+_MIN_RATE = 0.05
 # A new team's first games move it more (a running mean), down to the profile's step.
 _NEW_TEAM_GAMES = 2.0
 
@@ -80,9 +82,12 @@ class Ratings:
         return home_x, away_x
 
     def game(self, home: str, away: str, start: dt.datetime) -> NormalGame | PoissonGame:
-        home_score, away_score = self.expected_scores(home, away, start)
+        return self.game_of(*self.expected_scores(home, away, start))
+
+    def game_of(self, home_score: float, away_score: float) -> NormalGame | PoissonGame:
+        """The score distribution with these expected scores and the league's spreads."""
         if self.profile.family is Family.POISSON:
-            return PoissonGame.of(home_score, away_score)
+            return PoissonGame.of(max(home_score, _MIN_RATE), max(away_score, _MIN_RATE))
         return NormalGame(
             margin_mean=home_score - away_score,
             margin_sd=math.sqrt(self.margin_var),
