@@ -77,9 +77,9 @@ def test_valid_quotes_become_submissions_priced_now() -> None:
     assert dropped == []
     wire = {s.market_id: s.to_wire() for s in submissions}
     assert wire[3]["prices"] == [
-        {"side": "away", "odds_eu": 3.9},
-        {"side": "draw", "odds_eu": 3.4},
         {"side": "home", "odds_eu": 2.1},
+        {"side": "draw", "odds_eu": 3.4},
+        {"side": "away", "odds_eu": 3.9},
     ]
     assert wire[4] == {
         "market_id": 4,

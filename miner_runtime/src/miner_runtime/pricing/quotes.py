@@ -126,7 +126,7 @@ def accept(
             priced_at=now,
             prices=tuple(
                 Price.model_construct(side=side, odds_eu=float(odds), imp_prob=None)
-                for side, odds in sorted(quote.odds.items(), key=lambda item: item[0].value)
+                for side, odds in quote.odds.items()
             ),
         )
     if len(dropped) > _DROPS_LOGGED:
