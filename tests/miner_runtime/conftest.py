@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from miner_runtime.logs import reclaim_loggers
 from miner_runtime.storage import Store
 from sparket_devkit.services import PostgresServer
 
@@ -39,3 +40,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def store(db_url: str) -> Iterator[Store]:
     with Store.open(db_url) as opened:
         yield opened
+
+
+@pytest.fixture(autouse=True)
+def _our_loggers_log() -> None:
+    """Collecting the suite imports bittensor, which silences loggers created before it;
+    the runtime undoes that at start (`configure_logging`), and so does each test."""
+    reclaim_loggers()

@@ -36,8 +36,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, sort_keys=False)
 
 
+def reclaim_loggers() -> None:
+    """Undo bittensor's import-time silencing of our loggers.
+
+    Importing bittensor sets every logger that already exists to CRITICAL (its "default"
+    logging state), so a module of ours imported before bittensor would never log again.
+    Our loggers take their level from the root, as configured here.
+    """
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.split(".")[0] == "miner_runtime" and isinstance(logger, logging.Logger):
+            logger.setLevel(logging.NOTSET)
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Route the runtime's and bittensor's stdlib logs to stdout as JSON lines."""
+    reclaim_loggers()
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
