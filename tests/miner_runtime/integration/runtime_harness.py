@@ -14,9 +14,10 @@ from typing import Any
 import bittensor as bt
 from bittensor_wallet import Keypair
 
-from miner_runtime.app import Cadence
+from miner_runtime.app import Cadence, MinerApp
 from miner_runtime.chain.client import MockChain
 from miner_runtime.settings import Settings
+from sparket_devkit.validator.server import LocalValidator
 
 # The miner's egress IP and TCP source. Not 127.0.0.1: a bittensor Dendrite rewrites a
 # target whose IP equals its own external IP to 0.0.0.0, which is not loopback.
@@ -69,3 +70,16 @@ class MinerUnderTest:
 
 
 AppFactory = Callable[..., Any]
+
+
+def assert_nothing_counted_against_us(app: MinerApp, validator: LocalValidator) -> None:
+    """No failure, violation or ban for our hotkey or our egress IP, and no reply that the
+    miner saw as a rejection (403s, 429s and errors all land in its tally)."""
+    counters: dict[str, Any] = validator.counters()
+    for key, table in ((app.hotkey, "hotkeys"), (app.egress_ip, "ips")):
+        record = counters[table].get(key)
+        assert record is None or (record["failures"], record["violations"]) == (0, 0), record
+    banned = {ban["identifier"] for ban in counters["bans"]}
+    assert not banned & {app.hotkey, app.egress_ip}
+    tally = app.status.tallies.get(validator.hotkey)
+    assert tally is not None and tally.accepted > 0 and not tally.rejected, tally

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from bittensor_wallet import Keypair
 from moving_engine import MovingEngine
-from runtime_harness import AppFactory, MinerUnderTest, until
+from runtime_harness import AppFactory, MinerUnderTest, assert_nothing_counted_against_us, until
 
 from miner_runtime.app import Cadence, MinerApp
 from sparket_devkit.ports import free_port
@@ -130,19 +130,6 @@ def failures(validator: LocalValidator, hotkey: str) -> int:
     """Failures the validator filed against `hotkey` (every kind feeds its cooldowns)."""
     record = validator.counters()["hotkeys"].get(hotkey)  # type: ignore[attr-defined]
     return int(record["failures"]) if record else 0
-
-
-def assert_nothing_counted_against_us(app: MinerApp, validator: LocalValidator) -> None:
-    """No failure, violation or ban for our hotkey or our egress IP, and no reply that the
-    miner saw as a rejection (403s, 429s and errors all land in its tally)."""
-    counters: dict[str, Any] = validator.counters()
-    for key, table in ((app.hotkey, "hotkeys"), (app.egress_ip, "ips")):
-        record = counters[table].get(key)
-        assert record is None or (record["failures"], record["violations"]) == (0, 0), record
-    banned = {ban["identifier"] for ban in counters["bans"]}
-    assert not banned & {app.hotkey, app.egress_ip}
-    tally = app.status.tallies.get(validator.hotkey)
-    assert tally is not None and tally.accepted > 0 and not tally.rejected, tally
 
 
 async def test_syncs_prices_and_submits_to_two_validators_with_their_own_tokens(

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bittensor_wallet import Keypair
-from runtime_harness import AppFactory, MinerUnderTest, until
+from runtime_harness import AppFactory, MinerUnderTest, assert_nothing_counted_against_us, until
 
 from miner_runtime.app import Cadence, MinerApp
 from sparket_devkit.ports import free_port
@@ -266,19 +266,6 @@ def stored_odds(validator: LocalValidator, hotkey: str) -> dict[int, dict[str, f
         if row.hotkey == hotkey:
             odds.setdefault(row.market_id, {}).setdefault(row.side, row.odds_eu)
     return odds
-
-
-def assert_nothing_counted_against_us(app: MinerApp, validator: LocalValidator) -> None:
-    """No failure, violation or ban for our hotkey or our egress IP, and no reply that the
-    miner saw as a rejection (403s, 429s and errors all land in its tally)."""
-    counters: dict[str, Any] = validator.counters()
-    for key, table in ((app.hotkey, "hotkeys"), (app.egress_ip, "ips")):
-        record = counters[table].get(key)
-        assert record is None or (record["failures"], record["violations"]) == (0, 0), record
-    banned = {ban["identifier"] for ban in counters["bans"]}
-    assert not banned & {app.hotkey, app.egress_ip}
-    tally = app.status.tallies.get(validator.hotkey)
-    assert tally is not None and tally.accepted > 0 and not tally.rejected, tally
 
 
 # ---- the test --------------------------------------------------------------------------
