@@ -377,8 +377,13 @@ class MinerApp:
     async def _sync_games(self) -> None:
         validators = self._validators()
         try:
-            if validators and self.submitter is not None:
+            synced = (
                 await self.submitter.sync_games(validators)
+                if validators and self.submitter is not None
+                else None
+            )
+            if synced is not None:
+                await self._refit_for_new_leagues()
         finally:
             self._games_tried.set()
 
@@ -393,11 +398,17 @@ class MinerApp:
             return
         await self._every(self.cadence.stats_refresh_seconds, self._refit)
 
-    async def _refit(self) -> None:
-        assert self.builtin is not None and self.history is not None and self.store is not None
+    async def _active_leagues(self) -> set[League]:
+        """The leagues this hotkey prices that have markets open for odds now."""
+        assert self.store is not None
+        markets = await asyncio.to_thread(self.store.active_markets, utc_now())
+        return {m.league for m in markets} & self._priced_leagues()
+
+    async def _refit(self, leagues: set[League] | None = None) -> None:
+        assert self.builtin is not None and self.history is not None
         now = utc_now()
-        markets = await asyncio.to_thread(self.store.active_markets, now)
-        leagues = {m.league for m in markets} & self._priced_leagues()
+        if leagues is None:
+            leagues = await self._active_leagues()
         try:
             error = await self.history.refresh(leagues, now)
             self.builtin.history_failed(error)
@@ -407,12 +418,13 @@ class MinerApp:
             self._pricing_ready.set()
 
     async def _refit_for_new_leagues(self) -> None:
-        """A league that appeared since the last fit is fitted now, not up to an hour later."""
-        if self.builtin is None or self.store is None or not self._pricing_ready.is_set():
+        """A league that a game sync brought since the last fit is fitted now, not up to an
+        hour later (before the first fit, the stats loop's own fit covers it)."""
+        if self.builtin is None or not self._pricing_ready.is_set():
             return
-        markets = await asyncio.to_thread(self.store.active_markets, utc_now())
-        if {m.league for m in markets} & self._priced_leagues() - self._fitted_leagues:
-            await self._refit()
+        leagues = await self._active_leagues()
+        if leagues - self._fitted_leagues:
+            await self._refit(leagues)
 
     async def _odds_loop(self) -> None:
         await self._chain_ready.wait()
@@ -425,7 +437,6 @@ class MinerApp:
         while True:
             validators = self._validators()
             if validators and self.submitter is not None:
-                await self._refit_for_new_leagues()
                 await self.submitter.odds_cycle(validators)
             deadline = asyncio.get_running_loop().time() + self._jittered(self.cadence.odds_seconds)
             while (remaining := deadline - asyncio.get_running_loop().time()) > 0:

@@ -53,6 +53,3 @@ class TeamNames:
     def canonical(self, name: str) -> str:
         key = name_key(name)
         return self._aliases.get(key, key)
-
-    def same_team(self, one: str, other: str) -> bool:
-        return self.canonical(one) == self.canonical(other)

@@ -11,7 +11,7 @@ the score distribution, from the market's own line.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from miner_runtime.pricing.models.calibration import Platt, fit_platt
@@ -58,7 +58,6 @@ class FittedLeague:
     league: League
     ratings: Ratings
     calibration: Platt = field(default_factory=Platt)
-    last_game: dt.datetime | None = None
     # One score distribution per event and lines, shared by its markets (this fit only).
     _games: dict[tuple[object, ...], NormalGame | PoissonGame] = field(
         default_factory=dict, repr=False
@@ -67,9 +66,6 @@ class FittedLeague:
     @property
     def games(self) -> int:
         return self.ratings.games
-
-    def knows(self, team: str) -> bool:
-        return self.ratings.knows(team)
 
     def game(self, market: Market) -> NormalGame | PoissonGame:
         """The score distribution: the ratings' expectation pulled toward the lines'."""
@@ -113,13 +109,10 @@ class FittedLeague:
 def fit_league(
     league: League,
     games: Iterable[Game],
-    *,
-    on_forecast: Callable[[Game, float], None] | None = None,
 ) -> FittedLeague:
     """Replay `games` (any order; sorted here) and calibrate two-way moneylines."""
     ratings = Ratings(PROFILES[league])
     forecasts: list[tuple[float, int]] = []
-    last: dt.datetime | None = None
     for game in sorted(games, key=lambda g: g.start):
         home_t, away_t = ratings.teams.get(game.home), ratings.teams.get(game.away)
         warm = (
@@ -130,9 +123,6 @@ def fit_league(
         if warm and game.score_home != game.score_away:
             p = ratings.game(game.home, game.away, game.start).home_win()
             forecasts.append((p, 1 if game.score_home > game.score_away else 0))
-            if on_forecast is not None:
-                on_forecast(game, p)
         ratings.update(game.home, game.away, game.start, game.score_home, game.score_away)
-        last = game.start
     calibration = Platt() if ratings.profile.three_way else fit_platt(forecasts)
-    return FittedLeague(league=league, ratings=ratings, calibration=calibration, last_game=last)
+    return FittedLeague(league=league, ratings=ratings, calibration=calibration)

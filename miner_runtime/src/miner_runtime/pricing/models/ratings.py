@@ -55,9 +55,6 @@ class Ratings:
         self.total_var = profile.total_sd**2
         self.games = 0
 
-    def knows(self, team: str) -> bool:
-        return team in self.teams
-
     def _short_rest(self, team: TeamRating, start: dt.datetime) -> float:
         if team.last_played is None:
             return 0.0

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.results import GameResult
+from miner_runtime.pricing.sources.answers import Answer, UtcDatetime
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.protocol.models import League
 
@@ -51,47 +52,33 @@ ESPN_PATHS: Final[dict[League, str]] = {
 _ONE_DAY = dt.timedelta(days=1)
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    """ESPN writes "2024-10-23T00:00Z" (no seconds); a time without an offset is UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _Team(_Model):
+class _Team(Answer):
     display_name: str = Field(alias="displayName", min_length=1)
 
 
-class _Competitor(_Model):
+class _Competitor(Answer):
     home_away: str = Field(alias="homeAway")
     team: _Team
     # The site API sends scores as strings ("27"); an int is taken too, nothing else.
     score: StrictStr | StrictInt | None = None
 
 
-class _StatusType(_Model):
+class _StatusType(Answer):
     completed: bool = False
     state: str = ""
     name: str = ""
 
 
-class _Status(_Model):
+class _Status(Answer):
     kind: _StatusType = Field(alias="type")
 
 
-class _Competition(_Model):
+class _Competition(Answer):
     competitors: list[_Competitor]
     status: _Status | None = None
 
 
-class _Event(_Model):
+class _Event(Answer):
     event_id: StrictStr | StrictInt = Field(alias="id")
     date: UtcDatetime
     competitions: list[_Competition] = Field(min_length=1)

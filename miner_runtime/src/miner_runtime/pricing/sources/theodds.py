@@ -4,7 +4,7 @@ The free plan has 500 credits a month and one `/odds` call costs markets x regio
 (3 x 3 = 9 with the defaults), so an answer is kept for `cache_ttl_seconds` and reused,
 and callers asking for the same league while its request is in flight wait for that one
 request (a lock per league) instead of sending their own. Failures are not cached: the
-next call asks again. `requests_remaining` is the API's own count, for `/status`.
+next call asks again. `requests_remaining` is the API's own count, logged with each fetch.
 
 The API key travels as the `apiKey` query parameter (the only way v4 takes it), so it is
 kept out of everything this module writes: error messages carry league, URL path and
@@ -23,12 +23,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import Field
 
 from miner_runtime.logs import log_event
+from miner_runtime.pricing.sources.answers import Answer, UtcDatetime
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.protocol.models import League, MarketKind, Side
 
@@ -109,37 +110,27 @@ def _redact_httpx_logs() -> None:
         httpx_logger.addFilter(_HTTPX_FILTER)
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _Outcome(_Model):
+class _Outcome(Answer):
     name: str
     price: float
     point: float | None = None
 
 
-class _Market(_Model):
+class _Market(Answer):
     key: str
     outcomes: list[_Outcome]
 
 
-class _Bookmaker(_Model):
+class _Bookmaker(Answer):
     key: str
     markets: list[_Market]
 
 
-class _Event(_Model):
+class _Event(Answer):
     home_team: str
     away_team: str
-    commence_time: Annotated[dt.datetime, AfterValidator(_as_utc)]
-    bookmakers: list[_Bookmaker] = []
+    commence_time: UtcDatetime
+    bookmakers: list[_Bookmaker] = Field(default_factory=list)
 
 
 def _side(kind: MarketKind, name: str, event: _Event) -> Side | None:
