@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from miner_runtime.pricing.models.fit import Game, Market
+from miner_runtime.pricing.quotes import fair_odds
 from miner_runtime.protocol.models import MarketKind, Side
 from sparket_devkit.pricing_eval import oracle
 from sparket_devkit.pricing_eval.__main__ import main
@@ -31,7 +32,6 @@ from sparket_devkit.pricing_eval.metrics import (
     brier,
     by_kind,
     ece,
-    fair_odds,
     log_loss,
     reliability,
     rows_for,
@@ -81,7 +81,7 @@ def test_submitted_probability_rounds_and_clamps_odds_like_the_validator() -> No
     assert submitted_probability(5000.0) == 1 / 1000.0
 
 
-def test_fair_odds_are_cents_within_bounds() -> None:
+def test_the_evaluation_submits_the_runtimes_fair_odds() -> None:
     assert fair_odds(0.5) == 2.0
     assert fair_odds(0.3) == 3.33
     assert fair_odds(0.999) == 1.01

@@ -25,13 +25,6 @@ def submitted_probability(odds: float) -> float:
     return 1.0 / min(max(round(odds, 2), MIN_ODDS), MAX_ODDS)
 
 
-def fair_odds(probability: float) -> float:
-    """Decimal odds with no margin, in cents and within the validator's bounds."""
-    if probability <= 0.0:
-        return MAX_ODDS
-    return round(min(max(1.0 / probability, MIN_ODDS), MAX_ODDS), 2)
-
-
 @dataclass(frozen=True)
 class Row:
     kind: MarketKind
