@@ -217,7 +217,14 @@ async def test_after_a_429_it_waits_the_stated_time_plus_one_second(
         lambda: validator.counters()["cooldown_responses"] == 1, within=10, what="the first 429"
     )
     assert app.gate is not None
-    pause = app.gate.backoff.paused(validator.hotkey, dt.datetime.now(dt.UTC))
+    gate = app.gate
+    # The validator counts the 429 as it answers; the miner learns it when the reply lands.
+    await until(
+        lambda: gate.backoff.paused(validator.hotkey, dt.datetime.now(dt.UTC)) is not None,
+        within=5,
+        what="the miner to take in the 429",
+    )
+    pause = gate.backoff.paused(validator.hotkey, dt.datetime.now(dt.UTC))
     assert pause is not None and pause.reason == "cooldown"
     waiting = pause.remaining(dt.datetime.now(dt.UTC))
     assert 3.0 < waiting <= 5.0  # the stated N (4 s, rounded) + 1 s
