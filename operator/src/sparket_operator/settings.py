@@ -6,9 +6,12 @@ Invalid values stop the process with one line naming the variable (see `load_set
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sparket_operator.reconcile.config import runtime_defaults_problem
 
 ENV_PREFIX = "SPARKET_OPERATOR_"
 
@@ -18,6 +21,8 @@ class ConfigError(ValueError):
 
 
 class OperatorSettings(BaseSettings):
+    """Everything the operator process is told, from `SPARKET_OPERATOR_*` variables."""
+
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     # Namespaces to watch; empty means cluster-wide (one operator for the whole fleet, so
@@ -41,6 +46,10 @@ class OperatorSettings(BaseSettings):
     status_poll_concurrency: int = Field(default=16, ge=1, le=256)
     status_poll_timeout_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     status_url_template: str = "http://{pod_ip}:{port}/status"
+    # Miner-runtime settings for every miner (the runtime's own snake_case tree, e.g.
+    # {"budget": {"redis_url": "redis://redis:6379/0"}}), merged beneath what the operator
+    # writes; keys the operator owns, or secrets, are refused at start (see _runtime_defaults).
+    runtime_defaults: dict[str, Any] = {}
     field_manager: str = "sparket-operator"
     # Probes and metrics of the operator process itself.
     health_host: str = "0.0.0.0"
@@ -55,6 +64,14 @@ class OperatorSettings(BaseSettings):
             ipaddress.ip_address(value)
             return value
         return None
+
+    @field_validator("runtime_defaults")
+    @classmethod
+    def _runtime_defaults(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = runtime_defaults_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @property
     def clusterwide(self) -> bool:

@@ -198,6 +198,7 @@ class Reconciler:
                 egress_ip=resolution.egress_ip,
                 image=self.settings.runtime_image,
                 image_pull_policy=self.settings.image_pull_policy,
+                runtime_defaults=self.settings.runtime_defaults,
             )
         )
         template_hash = annotation(stateful_set, stamps.APPLIED_HASH_ANNOTATION)

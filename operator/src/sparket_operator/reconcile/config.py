@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -38,14 +40,88 @@ _ALL_INTERFACES = "0.0.0.0"
 _ENDPOINT_SCHEMES = ("ws://", "wss://")
 
 
+# What only the operator may say (per miner, from the spec or the cluster): a runtime
+# default naming one of these is refused when the operator starts. Dotted paths; a
+# section name covers the whole section.
+OPERATOR_OWNED = frozenset(
+    {
+        "wallet",
+        "axon",
+        "miner_api_enabled",
+        "miner_api_host",
+        "miner_api_port",
+        "data_dir",
+        "egress_ip",
+        "subtensor.network",
+        "subtensor.chain_endpoint",
+        "subtensor.netuid",
+        "base_miner.batch_size",
+        "base_miner.odds_refresh_seconds",
+        "base_miner.outcome_check_seconds",
+        "base_miner.jitter_seconds",
+        "base_miner.leagues",
+        "pricing.model_url",
+    }
+)
+# Secrets never go in a ConfigMap: these take a mounted file or nothing.
+SECRET_SETTINGS = frozenset({"base_miner.odds_api_key", "database_url"})
+# URLs that may carry a password in their userinfo.
+_URL_SETTINGS = frozenset({"budget.redis_url"})
+
+
+def runtime_defaults_problem(defaults: Mapping[str, Any]) -> str | None:
+    """Why `defaults` cannot be merged into every miner's ConfigMap, or None."""
+    for path, value in _leaves(defaults):
+        owned = [p for p in OPERATOR_OWNED if path == p or path.startswith(p + ".")]
+        if owned:
+            return f"{path} is set by the operator for each miner, not by runtime defaults"
+        if path in SECRET_SETTINGS:
+            return f"{path} is a secret and would land in a ConfigMap; it cannot be a default"
+        if path in _URL_SETTINGS and isinstance(value, str) and urlsplit(value).password:
+            return f"{path} carries a password and would land in a ConfigMap"
+    return None
+
+
+def _leaves(document: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) of every non-mapping value; empty sections count as leaves."""
+    leaves: list[tuple[str, Any]] = []
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            leaves.extend(_leaves(value, path + "."))
+        else:
+            leaves.append((path, value))
+    return leaves
+
+
+def merged(defaults: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    """`document` over `defaults`, section by section (the document wins on a conflict)."""
+    result: dict[str, Any] = dict(defaults)
+    for key, value in document.items():
+        below = result.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            result[key] = merged(below, value)
+        else:
+            result[key] = value
+    return result
+
+
 def runtime_config(
     spec: v1alpha1.SparketMinerSpec,
     *,
     advertised_ip: str,
     advertised_port: int,
     egress_ip: str,
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The runtime's settings document for this spec (plain JSON types only)."""
+    """The runtime's settings document for this spec (plain JSON types only), over the
+    operator's runtime `defaults` (settings.runtime_defaults)."""
+    return merged(defaults or {}, _owned(spec, advertised_ip, advertised_port, egress_ip))
+
+
+def _owned(
+    spec: v1alpha1.SparketMinerSpec, advertised_ip: str, advertised_port: int, egress_ip: str
+) -> dict[str, Any]:
     return {
         "wallet": _wallet(spec.wallet),
         "axon": {

@@ -8,6 +8,7 @@ StatefulSet so a new pod never starts on a stale config.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sparket_operator.api import v1alpha1
@@ -23,13 +24,16 @@ def desired_objects(
     egress_ip: str,
     image: str,
     image_pull_policy: str,
+    runtime_defaults: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """[ConfigMap, StatefulSet] for the miner; `image` is the operator's default image."""
+    """[ConfigMap, StatefulSet] for the miner; `image` is the operator's default image and
+    `runtime_defaults` its settings for every runtime."""
     document = config.runtime_config(
         miner.spec,
         advertised_ip=advertised_ip,
         advertised_port=advertised_port,
         egress_ip=egress_ip,
+        defaults=runtime_defaults,
     )
     stateful_set = workload.build_stateful_set(
         miner,
