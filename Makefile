@@ -13,7 +13,7 @@ help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2} /^##@/ {printf "\n%s\n", substr($$0, 5)}' $(MAKEFILE_LIST)
 
 ##@ Main commands
-demo: setup ## Fresh machine -> the local demo (set-up included)
+demo: setup ## Fresh machine -> the local demo (set-up included; needs root): a fleet on a local cluster
 	bash tools/demo.sh
 
 test: setup check pytest ## Fresh machine -> the whole test suite (set-up included); CI runs this
@@ -46,8 +46,13 @@ pytest: ## Run pytest (PYTEST_ARGS=... to narrow)
 	PATH="$$(bash tools/build-binaries.sh --print-dir):$$PATH" $(RUN) pytest $(PYTEST_ARGS)
 
 ##@ Generate
-crds: ## Regenerate crds/ from the operator's typed models (a test fails on drift)
+crds: ## Regenerate crds/ (and the chart's copy and the install bundle) from the operator's typed models (tests fail on drift)
 	$(RUN) python -m sparket_operator.api.crdgen
+	cp crds/sparketminers.sparket.io.yaml charts/sparket-operator/files/crds/sparketminers.sparket.io.yaml
+	bash tools/render-bundle.sh
+
+bundle: ## Render manifests/install.yaml from charts/sparket-operator with default values (a test fails on drift)
+	bash tools/render-bundle.sh
 
 openapi: ## Regenerate the model sidecar's OpenAPI document (a test fails on drift)
 	$(RUN) python -m miner_runtime.pricing.model_api docs/model-api.openapi.json
@@ -59,6 +64,13 @@ evaluate: setup ## The pricing evaluation report (simulated leagues) into docs/p
 bench-pricing: setup ## Pricing 10,000 markets in one cycle: CPU time and peak memory
 	$(RUN) python tools/bench/pricing_bench.py --markets 10000
 
+##@ Install paths
+images: ## Build both images without Docker (root; podman + a Debian base; prints sizes)
+	bash tools/images/build-local.sh
+
+kind: ## For Docker users (not run by CI): kind cluster, images, helm install, samples
+	bash tools/kind-demo.sh
+
 ##@ Local cluster
 cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to export
 	$(RUN) sparket-devkit cluster up
@@ -66,4 +78,4 @@ cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to exp
 cluster-down: ## Stop the local control plane started by cluster-up
 	$(RUN) sparket-devkit cluster down
 
-.PHONY: help demo test setup binaries check lint fmt type imports pytest crds openapi evaluate bench-pricing cluster-up cluster-down
+.PHONY: help demo test setup binaries check lint fmt type imports pytest crds bundle images kind openapi evaluate bench-pricing cluster-up cluster-down

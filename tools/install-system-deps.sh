@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages that tests and the demo need (Redis, PostgreSQL), only if missing.
+# Install the Debian packages that tests and the demo need (Redis, PostgreSQL, iproute2,
+# nftables), only if missing. The image builder (tools/images/build-local.sh) installs its own.
 # Services are never started here: tests start their own servers on free loopback ports.
 set -euo pipefail
 
@@ -9,9 +10,12 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
+# The demo's pod network: network namespaces (ip) and NAT (nft).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-system-deps: redis-server and postgresql present"
+  echo "install-system-deps: redis-server, postgresql, ip and nft present"
   exit 0
 fi
 command -v apt-get >/dev/null 2>&1 ||

@@ -1,8 +1,9 @@
 """The operator -> runtime contract, end to end: what the operator renders runs as-is.
 
 The operator renders a miner's ConfigMap and StatefulSet; this test lays out the pod those
-objects describe in a temp dir, read generically from the rendered pod spec (each volume
-mount of the `miner` container filled from its volume, env paths moved under the temp dir),
+objects describe in a temp dir, read generically from the rendered pod spec by the devkit's
+`pods.materialise` (each volume mount of the `miner` container filled from its volume, env
+paths moved under the temp dir),
 starts the real `python -m miner_runtime` with the container's args and env, and lets it
 mine against a local validator. Then the operator's own poller code reads the runtime's
 `/status`: the report the operator builds its status columns from.
@@ -26,9 +27,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,6 +39,12 @@ from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
 from sparket_devkit.cluster import wait_for
+from sparket_devkit.pods.materialise import (
+    container_view,
+    host_path,
+    materialise_volumes,
+    stateful_set_pod_spec,
+)
 from sparket_devkit.ports import free_port, http_ok
 from sparket_devkit.validator.ingest import Catalog, Event, Market
 from sparket_devkit.validator.mock_chain import (
@@ -123,122 +130,6 @@ def sparket_miner(hotkey: str, netuid: int) -> v1alpha1.SparketMiner:
             },
         }
     )
-
-
-# --- the pod, laid out in a temp dir --------------------------------------------------
-
-
-def _under(path: str, mount: str) -> bool:
-    """`path` is `mount` or inside it (whole path components: /tmpx is not under /tmp)."""
-    return PurePosixPath(path).is_relative_to(PurePosixPath(mount))
-
-
-def host_path(pod_path: str, mounts: Mapping[str, Path]) -> Path | None:
-    """Where the pod path `pod_path` lives in the temp dir (deepest mount wins); None if it
-    is under no mount (it would be on the pod's read-only root filesystem)."""
-    for mount in sorted(mounts, key=lambda m: len(PurePosixPath(m).parts), reverse=True):
-        if _under(pod_path, mount):
-            return mounts[mount] / PurePosixPath(pod_path).relative_to(mount)
-    return None
-
-
-def rewrite_paths(document: Any, mounts: Mapping[str, Path], outside: list[str]) -> Any:
-    """`document` with every string that is an absolute pod path under a mount replaced
-    by its temp-dir path; absolute paths under no mount are appended to `outside`."""
-    if isinstance(document, dict):
-        return {key: rewrite_paths(value, mounts, outside) for key, value in document.items()}
-    if isinstance(document, list):
-        return [rewrite_paths(value, mounts, outside) for value in document]
-    if isinstance(document, str) and document.startswith("/"):
-        moved = host_path(document, mounts)
-        if moved is None:
-            outside.append(document)
-            return document
-        return str(moved)
-    return document
-
-
-@dataclass(frozen=True)
-class Pod:
-    """The `miner` container as the kubelet would start it, under `root`."""
-
-    root: Path
-    mounts: dict[str, Path]  # mountPath -> its temp dir
-    args: list[str]
-    env: dict[str, str]  # the container's env, paths moved under `root`
-    outside_mounts: list[str]  # absolute paths in env or config files under no mount
-
-
-def _write(target: Path, content: bytes, mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
-    target.chmod(mode)
-
-
-def materialise_pod(
-    stateful_set: Mapping[str, Any],
-    *,
-    config_maps: Mapping[str, Mapping[str, Any]],
-    secrets: Mapping[str, Mapping[str, Any]],
-    container_name: str,
-    root: Path,
-) -> Pod:
-    """Lay out `container_name`'s mounts under `root`, from its pod template's volumes."""
-    pod_spec = stateful_set["spec"]["template"]["spec"]
-    (container,) = [c for c in pod_spec["containers"] if c["name"] == container_name]
-    volumes = {volume["name"]: volume for volume in pod_spec.get("volumes", [])}
-    claims = {claim["metadata"]["name"] for claim in stateful_set["spec"]["volumeClaimTemplates"]}
-    mounts = {
-        mount["mountPath"]: root / PurePosixPath(mount["mountPath"]).relative_to("/")
-        for mount in container["volumeMounts"]
-    }
-    outside: list[str] = []
-    config_files: list[Path] = []
-    for mount in container["volumeMounts"]:
-        assert "subPath" not in mount, "subPath mounts are not materialised here"
-        target = mounts[mount["mountPath"]]
-        target.mkdir(parents=True)
-        name = mount["name"]
-        if name in claims:
-            continue  # a fresh PVC: an empty directory
-        volume = volumes[name]
-        if "emptyDir" in volume:
-            continue
-        if "configMap" in volume:
-            source = volume["configMap"]
-            data: dict[str, bytes] = {
-                key: text.encode("utf-8")
-                for key, text in config_maps[source["name"]]["data"].items()
-            }
-            default_mode = source.get("defaultMode", 0o644)  # the kubelet's default
-        elif "secret" in volume:
-            source = volume["secret"]
-            data = {
-                key: base64.b64decode(value, validate=True)
-                for key, value in secrets[source["secretName"]]["data"].items()
-            }
-            default_mode = source.get("defaultMode", 0o644)
-        else:
-            raise AssertionError(f"volume {name}: a kind this test does not materialise")
-        # With `items`, only the listed keys are mounted, each at its `path`.
-        items = source.get("items") or [{"key": key, "path": key} for key in data]
-        for item in items:
-            path = target / item["path"]
-            _write(path, data[item["key"]], item.get("mode", default_mode))
-            if "configMap" in volume and path.suffix in (".yaml", ".yml"):
-                config_files.append(path)
-    # Config files name pod paths (the wallet, the data dir): move them under the root.
-    for path in config_files:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        moved = rewrite_paths(document, mounts, outside)
-        mode = path.stat().st_mode & 0o777
-        _write(path, yaml.safe_dump(moved, sort_keys=True).encode("utf-8"), mode)
-    env: dict[str, str] = {}
-    for var in container.get("env", []):
-        assert "valueFrom" not in var, f"env {var['name']} is read from an object"
-        env[var["name"]] = rewrite_paths(var["value"], mounts, outside)
-    assert "envFrom" not in container
-    return Pod(root, mounts, list(container.get("args", [])), env, outside)
 
 
 # --- the runtime process --------------------------------------------------------------
@@ -374,13 +265,16 @@ def test_the_rendered_pod_runs_the_runtime_and_the_poller_reads_its_status(
     }
 
     # 3. The pod, laid out under tmp_path/pod as the kubelet would mount it.
-    pod = materialise_pod(
-        stateful_set,
+    pod_root = tmp_path / "pod"
+    pod_spec = stateful_set_pod_spec(stateful_set)
+    volumes = materialise_volumes(
+        pod_spec,
         config_maps={config_map["metadata"]["name"]: config_map},
         secrets={SECRET_NAME: secret},
-        container_name=workload.MINER_CONTAINER,
-        root=tmp_path / "pod",
+        root=pod_root,
+        claim_dir=lambda claim: pod_root / "claims" / claim,
     )
+    pod = container_view(pod_spec, workload.MINER_CONTAINER, volumes)
     assert pod.outside_mounts == []  # every path the pod is told about is a volume
     for value in pod.env.values():
         for material in key_material:
@@ -437,7 +331,7 @@ def test_the_rendered_pod_runs_the_runtime_and_the_poller_reads_its_status(
     assert not set(test_overrides) & set(pod.env)  # nothing the pod sets is overridden
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": str(pod.root),  # only if the container sets none (it sets HOME=/tmp)
+        "HOME": str(pod_root),  # only if the container sets none (it sets HOME=/tmp)
         **pod.env,
         **test_overrides,
     }

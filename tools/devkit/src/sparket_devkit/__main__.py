@@ -2,6 +2,8 @@
 
 sparket-devkit cluster up [--dir .local/cluster]    start it, write a kubeconfig, return
 sparket-devkit cluster down [--dir .local/cluster]  stop every process it started
+sparket-devkit dev-wallet-secret --uri //Alice --name N --namespace NS
+                                                    print a development key's wallet Secret
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
+
+import yaml
 
 from sparket_devkit.cluster import LocalCluster, stop_detached
 from sparket_devkit.errors import DevkitError
+from sparket_devkit.miner_objects import dev_wallet_secret
 from sparket_devkit.paths import binaries_dir
 
 DEFAULT_DIR = Path(".local/cluster")
@@ -51,7 +57,17 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_DIR,
         help="working directory for state, logs and the kubeconfig",
     )
+    secret = sub.add_parser("dev-wallet-secret", help="a public development key's wallet Secret")
+    secret.add_argument("--uri", required=True, help="a development key URI such as //Alice")
+    secret.add_argument("--name", required=True)
+    secret.add_argument("--namespace", required=True)
     args = parser.parse_args(argv)
+    if args.area == "dev-wallet-secret":
+        with tempfile.TemporaryDirectory() as keys:
+            print(
+                yaml.safe_dump(dev_wallet_secret(Path(keys), args.namespace, args.name, args.uri))
+            )
+        return 0
     try:
         if args.action == "up":
             return cluster_up(args.dir)

@@ -145,6 +145,9 @@ class LocalCluster:
     workdir: Path
     bin_dir: Path
     nodes: tuple[FakeNode, ...] = DEFAULT_NODES
+    # Where KWOK takes pod IPs from ("gateway/prefix"; pods get the addresses after the
+    # gateway). The demo's local kubelet gives each pod exactly that IP in a netns.
+    pod_cidr: str = POD_CIDR
     processes: list[ManagedProcess] = field(default_factory=list, init=False)
     server: str = field(default="", init=False)
     _pki: ClusterPki | None = field(default=None, init=False, repr=False)
@@ -288,7 +291,7 @@ class LocalCluster:
                 f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
                 "--manage-nodes-with-label-selector=",
                 "--manage-single-node=",
-                f"--cidr={POD_CIDR}",
+                f"--cidr={self.pod_cidr}",
                 "--node-ip=192.0.2.1",
                 "--node-lease-duration-seconds=40",
                 f"--server-address=127.0.0.1:{free_port()}",

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bittensor_wallet import Keypair, Wallet
+
 from sparket_devkit.wallets import generated_wallet
 
 
@@ -35,6 +37,21 @@ def new_wallet(root: Path, name: str) -> WalletFiles:
             "coldkeypub.txt": (base / "coldkeypub.txt").read_bytes(),
         },
     )
+
+
+def dev_wallet_secret(root: Path, namespace: str, name: str, uri: str) -> dict[str, Any]:
+    """A wallet Secret for a well-known development key (`//Alice`, `//Bob`...): its hotkey
+    keyfile in bittensor's layout (unencrypted JSON) and a coldkeypub.txt, nothing else.
+    Public test keys only: the samples name them so that they can be tried as they are."""
+    wallet = Wallet(name="dev", hotkey="hotkey", path=str(root))
+    wallet.set_hotkey(Keypair.create_from_uri(uri), encrypt=False, overwrite=True)
+    wallet.set_coldkeypub(Keypair.create_from_uri(f"{uri}//stash"), overwrite=True)
+    base = root / "dev"
+    files = {
+        "hotkey": (base / "hotkeys" / "hotkey").read_bytes(),
+        "coldkeypub.txt": (base / "coldkeypub.txt").read_bytes(),
+    }
+    return wallet_secret(namespace, name, files)
 
 
 def wallet_secret(namespace: str, name: str, files: Mapping[str, bytes]) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class RedisServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     persistent: bool = False
+    # Also listen here (the demo's pods reach Redis on their bridge's gateway address).
+    extra_bind: str | None = None
     process: ManagedProcess | None = field(default=None, init=False)
 
     @property
@@ -67,7 +69,7 @@ class RedisServer:
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                " ".join(filter(None, ("127.0.0.1", self.extra_bind))),
                 "--dir",
                 str(self.workdir),
                 "--save",

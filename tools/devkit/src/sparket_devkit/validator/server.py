@@ -311,6 +311,9 @@ class LocalValidator:
                 for ban in engine.security.blacklist_entries()
             ]
             report["odds_rows"] = len(self._odds.rows)
+            report["odds_rows_by_hotkey"] = dict(
+                collections.Counter(row.hotkey for row in self._odds.rows)
+            )
             report["outcome_rows"] = len(self._outcomes.rows)
             report["restarts"] = self.restarts
             return report

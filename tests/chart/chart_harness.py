@@ -1,0 +1,222 @@
+"""Helpers the chart tests share: the chart, its value combinations, rendering, the //Alice
+wallet Secret, and the real operator run locally with a chart ServiceAccount's token."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sparket_devkit.cluster import LocalCluster, wait_for
+from sparket_devkit.kubeconfig import token_kubeconfig as write_token_kubeconfig
+from sparket_devkit.miner_objects import dev_wallet_secret
+from sparket_devkit.paths import repo_root
+from sparket_devkit.ports import free_port, http_ok
+from sparket_devkit.processes import ManagedProcess, tail
+from sparket_devkit.pytest_plugin import Cli
+
+ROOT = repo_root()
+CHART = ROOT / "charts" / "sparket-operator"
+CRD_FILE = ROOT / "crds" / "sparketminers.sparket.io.yaml"
+SAMPLE = ROOT / "manifests" / "sparketminer.yaml"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+# The sample's hotkey: //Alice, the well-known development key, so a test can hold its keyfile.
+ALICE_URI = "//Alice"
+
+MONITORING = (
+    "metrics.serviceMonitor.enabled=true",
+    "metrics.podMonitor.enabled=true",
+    "metrics.prometheusRule.enabled=true",
+    "grafana.dashboard.enabled=true",
+)
+SCOPES = {
+    "cluster": ("rbac.scope=cluster",),
+    "namespaced": ("rbac.scope=namespaced", "watchNamespaces={fleet-a,fleet-b}"),
+}
+MODES = {
+    "bundled": ("redis.mode=bundled",),
+    "external": ("redis.mode=external", "redis.external.url=rediss://budgets.example:6380/1"),
+    "sentinel": (
+        "redis.mode=sentinel",
+        "redis.sentinel.hosts={sentinel-0.budgets:26379,sentinel-1.budgets:26379}",
+    ),
+}
+# Every value combination the lint and server dry-run tests cover, by a readable id.
+COMBOS: dict[str, tuple[str, ...]] = {
+    "defaults": (),
+    **{
+        f"{scope}-{mode}-monitoring": (*SCOPES[scope], *MODES[mode], *MONITORING)
+        for scope in SCOPES
+        for mode in MODES
+    },
+    "all-optional-off": (
+        "operator.replicas=0",
+        "crds.enabled=false",
+        "rbac.create=false",
+        "serviceAccount.create=false",
+        "serviceAccount.name=existing-operator",
+        "redis.bundled.persistence.enabled=false",
+        "redis.bundled.networkPolicy.enabled=false",
+    ),
+}
+
+
+def tool(bin_dir: Path, name: str) -> Path:
+    found = shutil.which(name, path=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    if found is None:
+        raise AssertionError(f"missing: {name}; run `make setup`")
+    return Path(found)
+
+
+def set_args(values: tuple[str, ...] | list[str]) -> list[str]:
+    return [arg for value in values for arg in ("--set", value)]
+
+
+def template(
+    helm: Cli, *values: str, release: str = "sparket-operator", ns: str = "sparket"
+) -> str:
+    return helm("template", release, str(CHART), "--namespace", ns, *set_args(values)).stdout
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def key_of(obj: dict[str, Any]) -> tuple[str, str, str]:
+    """(kind, namespace, name): what identifies an object in a render or in the cluster."""
+    meta = obj["metadata"]
+    return (obj["kind"], meta.get("namespace", ""), meta["name"])
+
+
+def get_json(kubectl: Cli, *args: str) -> Any:
+    return json.loads(kubectl("get", *args, "-o", "json").stdout)
+
+
+def exists(kubectl: Cli, *args: str) -> bool:
+    return kubectl("get", *args, "-o", "name", check=False).returncode == 0
+
+
+def install(helm: Cli, release: str, ns: str, *values: str, create_ns: bool = True) -> None:
+    extra = ["--create-namespace"] if create_ns else []
+    helm("install", release, str(CHART), "--namespace", ns, *extra, *set_args(values))
+
+
+def alice_wallet_secret(root: Path, namespace: str, name: str) -> dict[str, Any]:
+    """The wallet Secret the sample names: //Alice's hotkey keyfile, nothing else."""
+    return dev_wallet_secret(root, namespace, name, ALICE_URI)
+
+
+def sample_miner(namespace: str | None = None) -> dict[str, Any]:
+    """manifests/sparketminer.yaml, optionally moved to another namespace."""
+    miner: dict[str, Any] = yaml.safe_load(SAMPLE.read_text())
+    if namespace is not None:
+        miner["metadata"]["namespace"] = namespace
+    return miner
+
+
+def apply(kubectl: Cli, *objects: dict[str, Any]) -> None:
+    kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
+
+
+def token_kubeconfig(
+    kubectl: Cli, cluster: LocalCluster, path: Path, *, namespace: str, account: str
+) -> Path:
+    """A kubeconfig for the ServiceAccount `namespace/account` (see sparket_devkit.kubeconfig)."""
+    token = kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
+    return write_token_kubeconfig(
+        path, server=cluster.server, ca_cert=cluster.pki.ca_cert, token=token, account=account
+    )
+
+
+@dataclass
+class LocalOperator:
+    """`python -m sparket_operator` as a local process, with the settings the chart wrote
+    into its ConfigMap and the chart's ServiceAccount as its identity.
+
+    Only what cannot work outside a pod is overridden: the health and metrics servers
+    listen on free loopback ports, and the runtime /status poll is pointed at a closed
+    loopback port (KWOK pods have fake IPs that must never be dialled).
+    """
+
+    kubeconfig: Path
+    settings: dict[str, str]
+    workdir: Path
+    process: ManagedProcess | None = None
+    health_port: int = 0
+    metrics_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.health_port, self.metrics_port = free_port(), free_port()
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.workdir),
+            "KUBECONFIG": str(self.kubeconfig),
+            **self.settings,
+            "SPARKET_OPERATOR_HEALTH_HOST": "127.0.0.1",
+            "SPARKET_OPERATOR_HEALTH_PORT": str(self.health_port),
+            "SPARKET_OPERATOR_METRICS_PORT": str(self.metrics_port),
+            "SPARKET_OPERATOR_STATUS_URL_TEMPLATE": "http://127.0.0.1:9/{namespace}/{name}",
+            "SPARKET_OPERATOR_STATUS_POLL_SECONDS": "3600",
+        }
+        self.process = ManagedProcess(
+            name="sparket-operator",
+            argv=[sys.executable, "-m", "sparket_operator"],
+            log_path=self.workdir / "operator.log",
+            env=self.env,
+        )
+        self.process.start()
+        self.process.wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1),
+            timeout=60,
+            what="the operator's /healthz answers",
+        )
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of every sample of `name` whose labels include `labels`."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        wanted = [f'{k}="{v}"' for k, v in labels.items()]
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("#") or not line:
+                continue
+            series, value = line.rsplit(" ", 1)
+            if series.split("{")[0] == name and all(w in series for w in wanted):
+                total += float(value)
+        return total
+
+    def log(self) -> str:
+        return self.process.log_path.read_text(errors="replace") if self.process else ""
+
+    def log_tail(self) -> str:
+        return tail(self.process.log_path, 40) if self.process else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop(grace=15)
+
+
+def chart_settings(kubectl: Cli, namespace: str, release_fullname: str) -> dict[str, str]:
+    """The SPARKET_OPERATOR_* settings the chart installed (its ConfigMap's data)."""
+    config_map = get_json(kubectl, "configmap", f"{release_fullname}-config", "-n", namespace)
+    data: dict[str, str] = config_map["data"]
+    return data
+
+
+def wait_until(predicate: Any, *, what: str, timeout: float = 60, evidence: Any = None) -> Any:
+    """`wait_for`, with `evidence()` (e.g. the operator's log) added to a timeout."""
+    try:
+        return wait_for(predicate, timeout=timeout, interval=0.3, what=what)
+    except TimeoutError as exc:
+        extra = evidence() if evidence else ""
+        raise AssertionError(f"{exc}\n{extra}") from None

@@ -1,0 +1,159 @@
+"""The chart renders valid objects for every supported value combination, the real API
+server accepts them, and its schema refuses bad values naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from chart_harness import (
+    CHART,
+    COMBOS,
+    ROOT,
+    apply,
+    documents,
+    get_json,
+    set_args,
+    template,
+    wait_until,
+)
+
+from sparket_devkit.pytest_plugin import Cli
+
+pytestmark = pytest.mark.cluster
+
+DRY_RUN_NAMESPACES = ("sparket", "fleet-a", "fleet-b")
+
+
+def _stand_in_crd(kind: str) -> dict[str, object]:
+    """A schema-less stand-in for a prometheus-operator CRD (monitoring.coreos.com/v1):
+    it lets the API server accept the kind, not check its fields."""
+    plural = kind.lower() + "s"
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "names": {"kind": kind, "plural": plural, "listKind": f"{kind}List"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def dry_run_cluster(chart_kubectl: Cli) -> Iterator[Cli]:
+    """The namespaces the renders name, and the monitoring kinds, so that a server-side
+    dry run judges the objects themselves."""
+    for ns in DRY_RUN_NAMESPACES:
+        chart_kubectl("create", "namespace", ns)
+    kinds = ("ServiceMonitor", "PodMonitor", "PrometheusRule")
+    apply(chart_kubectl, *(_stand_in_crd(kind) for kind in kinds))
+    for kind in kinds:
+        name = f"crd/{kind.lower()}s.monitoring.coreos.com"
+        chart_kubectl("wait", "--for=condition=Established", name, "--timeout=30s")
+    yield chart_kubectl
+
+
+@pytest.mark.parametrize("combo", list(COMBOS))
+def test_helm_lint_strict_passes(offline_helm: Cli, combo: str) -> None:
+    """A warning is a failure under --strict, so each combination lints clean."""
+    result = offline_helm("lint", "--strict", str(CHART), *set_args(COMBOS[combo]))
+    assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
+
+
+@pytest.mark.parametrize("combo", list(COMBOS))
+def test_render_is_accepted_by_the_api_server(
+    offline_helm: Cli, dry_run_cluster: Cli, combo: str
+) -> None:
+    """Every object of every combination passes the real API server's validation
+    (schemas, strict field validation, admission) in a server-side dry run."""
+    rendered = template(offline_helm, *COMBOS[combo])
+    objects = documents(rendered)
+    result = dry_run_cluster("apply", "--dry-run=server", "-f", "-", stdin=rendered)
+    accepted = [line for line in result.stdout.splitlines() if line.endswith("(server dry run)")]
+    assert len(accepted) == len(objects), result.stdout
+    kinds = {obj["kind"] for obj in objects}
+    if "monitoring" in combo:
+        assert {"ServiceMonitor", "PodMonitor", "PrometheusRule"} <= kinds
+    if "namespaced" in combo:
+        role_namespaces = {o["metadata"]["namespace"] for o in objects if o["kind"] == "Role"}
+        assert role_namespaces == {"fleet-a", "fleet-b"}
+        assert "Role" in kinds and "RoleBinding" in kinds
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "says"),
+    [
+        (("operator.replicas=2",), "/operator/replicas", "must be one of 0, 1"),
+        (("rbac.scope=both",), "/rbac/scope", "must be one of 'cluster', 'namespaced'"),
+        (("operator.replica=1",), "/operator", "additional properties 'replica' not allowed"),
+        (
+            ("redis.mode=external", "redis.external.url=redis://:hunter2@redis.example:6379/0"),
+            "/redis/external/url",
+            "does not match pattern",
+        ),
+        (("redis.mode=external",), "/redis/external/url", "minLength"),
+        (("redis.mode=sentinel",), "/redis/sentinel/hosts", "minItems"),
+        (("runtime.config.wallet.name=other",), "/runtime/config/wallet", "failed"),
+        (("runtime.config.budget.redis_url=redis://x:6379",), "/runtime/config/budget", ""),
+    ],
+    ids=[
+        "replicas-2",
+        "scope-both",
+        "unknown-key",
+        "url-with-password",
+        "external-without-url",
+        "sentinel-without-hosts",
+        "operator-owned-runtime-setting",
+        "redis-url-outside-redis-values",
+    ],
+)
+def test_schema_refuses_bad_values_naming_the_field(
+    offline_helm: Cli, values: tuple[str, ...], field: str, says: str
+) -> None:
+    """A typo or a wrong value fails before anything reaches the cluster."""
+    result = offline_helm("template", "x", str(CHART), *set_args(values), check=False)
+    assert result.returncode != 0
+    assert f"at '{field}" in result.stderr, result.stderr
+    assert says in result.stderr, result.stderr
+
+
+def test_install_bundle_applies_and_runs_under_restricted_pod_security(
+    chart_kubectl: Cli, dry_run_cluster: Cli
+) -> None:
+    """`kubectl apply -f manifests/install.yaml` works as documented: the Namespace comes
+    first (labelled restricted), the operator pod is admitted there, and every sample
+    SparketMiner then passes the CRD's strict validation."""
+    chart_kubectl("apply", "-f", str(ROOT / "manifests" / "install.yaml"))
+    labels = get_json(chart_kubectl, "namespace", "sparket")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+    def operator_pod_running() -> bool:
+        pods = get_json(
+            chart_kubectl, "pods", "-n", "sparket", "-l", "app.kubernetes.io/component=operator"
+        )["items"]
+        return any(p.get("status", {}).get("phase") == "Running" for p in pods)
+
+    wait_until(operator_pod_running, what="the bundle's operator pod Running")
+    chart_kubectl("wait", "--for=condition=Established", "crd/sparketminers.sparket.io")
+    samples = [
+        ROOT / "manifests" / "sparketminer.yaml",
+        *(ROOT / "manifests" / "samples").glob("*.yaml"),
+    ]
+    for sample in samples:
+        result = chart_kubectl("apply", "--dry-run=server", "--validate=strict", "-f", str(sample))
+        assert "created (server dry run)" in result.stdout, (sample, result.stdout)
