@@ -304,8 +304,18 @@ def test_explain_shows_the_model_docstrings(kubectl: Cli, sparket_crd: str) -> N
     assert "secretName" in explained
 
 
-def test_the_shipped_sample_is_accepted_by_the_api_server(kubectl: Cli, ns: str) -> None:
-    sample = (repo_root() / "manifests" / "samples" / "sparketminer.yaml").read_text()
+SAMPLES = {
+    "sparketminer.yaml": "miner-1",
+    "samples/sparketminer-loadbalancer.yaml": "miner-lb-1",
+    "samples/sparketminer-model-sidecar.yaml": "miner-model-1",
+}
+
+
+@pytest.mark.parametrize(("path", "name"), SAMPLES.items(), ids=list(SAMPLES))
+def test_every_shipped_sample_is_accepted_by_the_api_server(
+    kubectl: Cli, ns: str, path: str, name: str
+) -> None:
+    sample = (repo_root() / "manifests" / path).read_text()
     result = kubectl(
         "apply",
         "--dry-run=server",
@@ -317,4 +327,10 @@ def test_the_shipped_sample_is_accepted_by_the_api_server(kubectl: Cli, ns: str)
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "sparketminer.sparket.io/miner-1 created (server dry run)" in result.stdout
+    assert f"sparketminer.sparket.io/{name} created (server dry run)" in result.stdout
+
+
+def test_the_samples_above_are_every_sample_shipped() -> None:
+    manifests = repo_root() / "manifests"
+    shipped = {p.relative_to(manifests).as_posix() for p in manifests.rglob("sparketminer*.yaml")}
+    assert shipped == set(SAMPLES)
