@@ -6,9 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +15,6 @@ from sparket_devkit.cluster import LocalCluster, wait_for
 from sparket_devkit.kubeconfig import token_kubeconfig as write_token_kubeconfig
 from sparket_devkit.miner_objects import dev_wallet_secret
 from sparket_devkit.paths import repo_root
-from sparket_devkit.ports import free_port, http_ok
-from sparket_devkit.processes import ManagedProcess, tail
 from sparket_devkit.pytest_plugin import Cli
 
 ROOT = repo_root()
@@ -134,76 +129,6 @@ def token_kubeconfig(
     return write_token_kubeconfig(
         path, server=cluster.server, ca_cert=cluster.pki.ca_cert, token=token, account=account
     )
-
-
-@dataclass
-class LocalOperator:
-    """`python -m sparket_operator` as a local process, with the settings the chart wrote
-    into its ConfigMap and the chart's ServiceAccount as its identity.
-
-    Only what cannot work outside a pod is overridden: the health and metrics servers
-    listen on free loopback ports, and the runtime /status poll is pointed at a closed
-    loopback port (KWOK pods have fake IPs that must never be dialled).
-    """
-
-    kubeconfig: Path
-    settings: dict[str, str]
-    workdir: Path
-    process: ManagedProcess | None = None
-    health_port: int = 0
-    metrics_port: int = 0
-    env: dict[str, str] = field(default_factory=dict)
-
-    def start(self) -> None:
-        self.health_port, self.metrics_port = free_port(), free_port()
-        self.env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(self.workdir),
-            "KUBECONFIG": str(self.kubeconfig),
-            **self.settings,
-            "SPARKET_OPERATOR_HEALTH_HOST": "127.0.0.1",
-            "SPARKET_OPERATOR_HEALTH_PORT": str(self.health_port),
-            "SPARKET_OPERATOR_METRICS_PORT": str(self.metrics_port),
-            "SPARKET_OPERATOR_STATUS_URL_TEMPLATE": "http://127.0.0.1:9/{namespace}/{name}",
-            "SPARKET_OPERATOR_STATUS_POLL_SECONDS": "3600",
-        }
-        self.process = ManagedProcess(
-            name="sparket-operator",
-            argv=[sys.executable, "-m", "sparket_operator"],
-            log_path=self.workdir / "operator.log",
-            env=self.env,
-        )
-        self.process.start()
-        self.process.wait_until(
-            lambda: http_ok(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1),
-            timeout=60,
-            what="the operator's /healthz answers",
-        )
-
-    def metric(self, name: str, **labels: str) -> float:
-        """The sum of every sample of `name` whose labels include `labels`."""
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        wanted = [f'{k}="{v}"' for k, v in labels.items()]
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("#") or not line:
-                continue
-            series, value = line.rsplit(" ", 1)
-            if series.split("{")[0] == name and all(w in series for w in wanted):
-                total += float(value)
-        return total
-
-    def log(self) -> str:
-        return self.process.log_path.read_text(errors="replace") if self.process else ""
-
-    def log_tail(self) -> str:
-        return tail(self.process.log_path, 40) if self.process else ""
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop(grace=15)
 
 
 def chart_settings(kubectl: Cli, namespace: str, release_fullname: str) -> dict[str, str]:

@@ -14,7 +14,6 @@ import yaml
 from chart_harness import (
     CRD_FILE,
     SAMPLE,
-    LocalOperator,
     alice_wallet_secret,
     apply,
     chart_settings,
@@ -28,6 +27,7 @@ from chart_harness import (
 
 from sparket_devkit.cluster import LocalCluster
 from sparket_devkit.miner_objects import local_storage_class, prebound_volume
+from sparket_devkit.operator_process import NO_STATUS_POLL, LocalOperator
 from sparket_devkit.pytest_plugin import Cli
 
 pytestmark = pytest.mark.cluster
@@ -70,7 +70,10 @@ def run_operator(chart_cluster: LocalCluster, chart_kubectl: Cli, tmp_path: Path
         )
         operator = LocalOperator(
             kubeconfig=kubeconfig,
-            settings=chart_settings(chart_kubectl, release.namespace, release.fullname),
+            settings={
+                **chart_settings(chart_kubectl, release.namespace, release.fullname),
+                **NO_STATUS_POLL,
+            },
             workdir=tmp_path,
         )
         started.append(operator)

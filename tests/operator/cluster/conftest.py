@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from operator_harness import STORAGE_CLASS, OperatorProcess, apply
+from operator_harness import STORAGE_CLASS, apply, operator_for
 
 from sparket_devkit.cluster import LocalCluster
 from sparket_devkit.miner_objects import local_storage_class
+from sparket_devkit.operator_process import LocalOperator
 from sparket_devkit.paths import repo_root
 from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
@@ -50,16 +51,16 @@ def ns(kubectl: Cli, sparket_crd: str, test_storage: str) -> Iterator[str]:
 @pytest.fixture
 def start_operator(
     k8s_cluster: LocalCluster, tmp_path: Path, ns: str
-) -> Iterator[Callable[..., OperatorProcess]]:
+) -> Iterator[Callable[..., LocalOperator]]:
     """Starts the real operator for the test's namespace; stopped at teardown."""
-    started: list[OperatorProcess] = []
+    started: list[LocalOperator] = []
 
-    def start(**env: str) -> OperatorProcess:
-        process = OperatorProcess(
-            kubeconfig=k8s_cluster.kubeconfig,
-            workdir=tmp_path,
-            namespaces=[ns],
-            extra_env={f"SPARKET_OPERATOR_{k.upper()}": v for k, v in env.items()},
+    def start(**env: str) -> LocalOperator:
+        process = operator_for(
+            k8s_cluster.kubeconfig,
+            tmp_path,
+            [ns],
+            {f"SPARKET_OPERATOR_{k.upper()}": v for k, v in env.items()},
         )
         started.append(process)
         process.start()

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from operator_harness import (
-    OperatorProcess,
     apply,
     condition,
     get_json,
@@ -32,11 +31,12 @@ from operator_harness import (
 
 from sparket_devkit.cluster import DEFAULT_NODES, wait_for
 from sparket_devkit.miner_objects import new_wallet
+from sparket_devkit.operator_process import LocalOperator
 from sparket_devkit.pytest_plugin import Cli
 
 pytestmark = pytest.mark.cluster
 
-StartOperator = Callable[..., OperatorProcess]
+StartOperator = Callable[..., LocalOperator]
 NODE_IPS = {node.name: node.external_ip for node in DEFAULT_NODES}
 
 
@@ -422,7 +422,7 @@ def test_idle_fleet_makes_no_writes(
     )
 
 
-def _writes_after_quiet(operator: OperatorProcess, *, quiet_seconds: float) -> float:
+def _writes_after_quiet(operator: LocalOperator, *, quiet_seconds: float) -> float:
     """The write counter once it has not moved for `quiet_seconds` (convergence done)."""
     last, since = operator.metric("sparket_operator_api_writes_total"), 0.0
     for _ in poll(60, every=0.5):

@@ -37,10 +37,11 @@ from sparket_devkit.cluster import FakeNode, LocalCluster, missing_binaries
 from sparket_devkit.demo.fleet import NETUID, fleet_objects, make_miners, neurons
 from sparket_devkit.errors import DevkitError
 from sparket_devkit.kubeconfig import token_kubeconfig
+from sparket_devkit.operator_process import LocalOperator
 from sparket_devkit.paths import binaries_dir, repo_root
 from sparket_devkit.pods.kubelet import LocalKubelet
 from sparket_devkit.pods.network import PodNetwork, missing_tools
-from sparket_devkit.ports import free_port, http_ok
+from sparket_devkit.ports import http_ok
 from sparket_devkit.processes import ManagedProcess, tail
 from sparket_devkit.services import RedisServer, find_redis_server
 
@@ -98,7 +99,7 @@ class Demo:
         self.network = PodNetwork()
         self.cluster: LocalCluster | None = None
         self.kubelet: LocalKubelet | None = None
-        self.operator: ManagedProcess | None = None
+        self.operator: LocalOperator | None = None
         self.env = {**os.environ, "PATH": f"{self.bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
     # -- tools ---------------------------------------------------------------------------
@@ -225,29 +226,13 @@ class Demo:
             token=token,
             account=account,
         )
-        health, metrics = free_port(), free_port()
-        env = _container_env(container, manifest)
-        env |= {
-            "PATH": os.environ["PATH"],
-            "HOME": str(self.workdir),
-            "KUBECONFIG": str(kubeconfig),
-            "SPARKET_OPERATOR_HEALTH_HOST": "127.0.0.1",
-            "SPARKET_OPERATOR_HEALTH_PORT": str(health),
-            "SPARKET_OPERATOR_METRICS_PORT": str(metrics),
-        }
-        self.operator = ManagedProcess(
-            "sparket-operator",
-            [sys.executable, "-m", "sparket_operator"],
-            self.workdir / "logs" / "operator.log",
-            env=env,
+        self.operator = LocalOperator(
+            kubeconfig=kubeconfig,
+            workdir=self.workdir / "logs",
+            settings=_container_env(container, manifest),
         )
-        self.operator.start()
         self.stack.callback(self.operator.stop)
-        self.operator.wait_until(
-            lambda: http_ok(f"http://127.0.0.1:{health}/healthz", timeout=1),
-            timeout=60,
-            what="the operator's liveness endpoint",
-        )
+        self.operator.start()
         self.say(f"operator running as ServiceAccount {NAMESPACE}/{account}")
 
     def kubelet_thread(self, neurons_file: Path) -> None:
@@ -276,7 +261,7 @@ class Demo:
             if len(done) == self.count:
                 return
             if self.operator is not None and not self.operator.running():
-                raise DemoFailed("the operator exited:\n" + tail(self.operator.log_path, 30))
+                raise DemoFailed("the operator exited:\n" + self.operator.log_tail(30))
             looping = self.kubelet.crash_looping() if self.kubelet is not None else []
             for container, log_path in looping:
                 raise DemoFailed(f"{container} keeps exiting:\n" + tail(log_path, 15))
@@ -287,7 +272,7 @@ class Demo:
         lines = ["the fleet did not become Ready with submissions in time"]
         lines.append(self.kubectl("get", "sparketminers,pods", "-n", NAMESPACE, "-o", "wide"))
         if self.operator is not None:
-            lines.append("operator log:\n" + tail(self.operator.log_path, 20))
+            lines.append("operator log:\n" + self.operator.log_tail(20))
         if self.kubelet is not None:
             lines += self.kubelet.errors[-5:]
             for pod in self.kubelet.pods.values():
