@@ -38,10 +38,21 @@ SCOPES = {
 }
 MODES = {
     "bundled": ("redis.mode=bundled",),
-    "external": ("redis.mode=external", "redis.external.url=rediss://budgets.example:6380/1"),
+    # A production Redis: an ACL user, the password and CA from a Secret, TLS.
+    "external": (
+        "redis.mode=external",
+        "redis.external.url=rediss://budgets.example:6380/1",
+        "redis.external.username=sparket",
+        "redis.external.existingSecret=budget-redis",
+        "redis.external.tls.caKey=ca.crt",
+    ),
     "sentinel": (
         "redis.mode=sentinel",
         "redis.sentinel.hosts={sentinel-0.budgets:26379,sentinel-1.budgets:26379}",
+        "redis.sentinel.existingSecret=budget-redis",
+        "redis.sentinel.sentinelPasswordKey=sentinel-password",
+        "redis.sentinel.tls.enabled=true",
+        "redis.sentinel.tls.caKey=ca.crt",
     ),
 }
 # Every value combination the lint and server dry-run tests cover, by a readable id.

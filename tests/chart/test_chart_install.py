@@ -205,8 +205,10 @@ def test_user_path_namespaced_scope(
     tmp_path: Path,
 ) -> None:
     """rbac.scope=namespaced: a Role in the watched namespace (not the release's) is all
-    the operator needs there, plus its small ClusterRole; an external Redis URL reaches
-    the miners. The CRD comes from the default release (crds.enabled=false here)."""
+    the operator needs there, plus its small ClusterRole; an external Redis with an ACL
+    user, TLS and its credentials in a Secret reaches the miners (the Secret by name and
+    mount only: the operator never reads it). The CRD comes from the default release
+    (crds.enabled=false here)."""
     chart_kubectl("create", "namespace", "tenant-miners")
     install(
         chart_helm,
@@ -216,13 +218,31 @@ def test_user_path_namespaced_scope(
         "watchNamespaces={tenant-miners}",
         "crds.enabled=false",
         "redis.mode=external",
-        "redis.external.url=redis://budgets.example:6379/2",
+        "redis.external.url=rediss://budgets.example:6380/2",
+        "redis.external.username=sparket",
+        "redis.external.existingSecret=budget-redis",
+        "redis.external.tls.caKey=ca.crt",
     )
     release = Release("tenant", "tenant-system", "tenant-sparket-operator")
     operator = run_operator(release)
     assert operator.env["SPARKET_OPERATOR_NAMESPACES"] == '["tenant-miners"]'
+    assert operator.env["SPARKET_OPERATOR_BUDGET_REDIS_SECRET"] == "budget-redis"
     runtime = reconcile_sample(chart_kubectl, operator, "tenant-miners", tmp_path)
-    assert runtime["budget"]["redis_url"] == "redis://budgets.example:6379/2"
+    assert runtime["budget"] == {
+        "redis_url": "rediss://budgets.example:6380/2",
+        "redis_username": "sparket",
+        "redis_password_file": "/var/run/sparket/budget-redis/password",
+        "redis_tls_ca_file": "/var/run/sparket/budget-redis/ca.crt",
+    }
+    pod = get_json(chart_kubectl, "statefulset", "miner-1", "-n", "tenant-miners")["spec"][
+        "template"
+    ]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "budget-redis"]
+    assert volume["secret"]["secretName"] == "budget-redis"
+    assert volume["secret"]["items"] == [
+        {"key": "password", "path": "password"},
+        {"key": "ca.crt", "path": "ca.crt"},
+    ]
     assert_no_permission_trouble(operator, chart_kubectl, "tenant-miners")
 
     assert can_i(chart_kubectl, release, "patch", "statefulsets", "-n", "tenant-miners")

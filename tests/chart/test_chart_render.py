@@ -3,12 +3,14 @@ server accepts them, and its schema refuses bad values naming the field."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from chart_harness import (
     CHART,
     COMBOS,
+    MODES,
     ROOT,
     apply,
     documents,
@@ -110,6 +112,22 @@ def test_render_is_accepted_by_the_api_server(
         (("redis.mode=sentinel",), "/redis/sentinel/hosts", "minItems"),
         (("runtime.config.wallet.name=other",), "/runtime/config/wallet", "failed"),
         (("runtime.config.budget.redis_url=redis://x:6379",), "/runtime/config/budget", ""),
+        (
+            ("runtime.config.budget.redis_password_file=/elsewhere",),
+            "/runtime/config/budget/redis_password_file",
+            "'not' failed",
+        ),
+        (
+            ("redis.external.existingSecret=Budget_Redis",),
+            "/redis/external/existingSecret",
+            "does not match pattern",
+        ),
+        (
+            ("redis.external.tls.enabled=true",),
+            "/redis/external/tls",
+            "additional properties 'enabled' not allowed",
+        ),
+        (("redis.sentinel.passwordKey=a/b",), "/redis/sentinel/passwordKey", "pattern"),
     ],
     ids=[
         "replicas-2",
@@ -120,6 +138,10 @@ def test_render_is_accepted_by_the_api_server(
         "sentinel-without-hosts",
         "operator-owned-runtime-setting",
         "redis-url-outside-redis-values",
+        "password-file-outside-the-operator",
+        "secret-name-not-dns",
+        "external-tls-is-the-url-scheme",
+        "secret-key-with-slash",
     ],
 )
 def test_schema_refuses_bad_values_naming_the_field(
@@ -130,6 +152,68 @@ def test_schema_refuses_bad_values_naming_the_field(
     assert result.returncode != 0
     assert f"at '{field}" in result.stderr, result.stderr
     assert says in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        (
+            ("redis.external.url=redis://budgets.example:6379/0", "redis.external.tls.caKey=ca"),
+            "redis.external.tls.caKey needs a rediss:// redis.external.url",
+        ),
+        (
+            ("redis.external.url=rediss://budgets.example:6380/0", "redis.external.tls.caKey=ca"),
+            "keys of existingSecret, which is empty",
+        ),
+        (
+            (
+                "redis.external.url=rediss://budgets.example:6380/0",
+                "redis.external.existingSecret=budget-redis",
+                "redis.external.passwordKey=",
+            ),
+            "no key is named to mount from it",
+        ),
+    ],
+    ids=["ca-without-tls", "ca-without-secret", "secret-without-keys"],
+)
+def test_credentials_values_that_cannot_work_fail_the_render(
+    offline_helm: Cli, values: tuple[str, ...], says: str
+) -> None:
+    args = set_args(("redis.mode=external", *values))
+    result = offline_helm("template", "x", str(CHART), *args, check=False)
+    assert result.returncode != 0 and says in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("mode", ["external", "sentinel"])
+def test_the_budget_secret_reaches_the_operator_by_name_only(offline_helm: Cli, mode: str) -> None:
+    """The operator is told the Secret's name and keys; the runtime defaults carry the user
+    and TLS, never a password or a path the operator owns."""
+    objects = documents(template(offline_helm, *MODES[mode]))
+    (settings,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-config")
+    ]
+    data = settings["data"]
+    assert data["SPARKET_OPERATOR_BUDGET_REDIS_SECRET"] == "budget-redis"
+    assert data["SPARKET_OPERATOR_BUDGET_REDIS_PASSWORD_KEY"] == "password"
+    assert data["SPARKET_OPERATOR_BUDGET_REDIS_CA_KEY"] == "ca.crt"
+    budget = json.loads(data["SPARKET_OPERATOR_RUNTIME_DEFAULTS"])["budget"]
+    if mode == "external":
+        assert budget == {
+            "redis_url": "rediss://budgets.example:6380/1",
+            "redis_username": "sparket",
+        }
+        assert data["SPARKET_OPERATOR_BUDGET_SENTINEL_PASSWORD_KEY"] == ""
+    else:
+        assert budget["redis_tls"] is True and "redis_username" not in budget
+        assert data["SPARKET_OPERATOR_BUDGET_SENTINEL_PASSWORD_KEY"] == "sentinel-password"
+    assert not any(key.endswith("_file") for key in budget)
+    defaults = documents(template(offline_helm))
+    (plain,) = [
+        o
+        for o in defaults
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-config")
+    ]
+    assert not any(key.startswith("SPARKET_OPERATOR_BUDGET_") for key in plain["data"])
 
 
 def test_install_bundle_applies_and_runs_under_restricted_pod_security(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from sparket_devkit.pki import make_cluster_pki
+from sparket_devkit.pki import make_cluster_pki, make_server_pki
 from sparket_devkit.ports import free_port
 
 
@@ -38,3 +40,16 @@ def test_free_ports_are_never_handed_out_twice() -> None:
     ports = [free_port() for _ in range(50)]
     assert len(set(ports)) == 50
     assert all(1024 < p < 65536 for p in ports)
+
+
+def test_a_server_certificate_chains_to_its_own_ca_and_names_its_hosts(tmp_path: Path) -> None:
+    pki = make_server_pki(tmp_path / "a", common_name="redis", hosts=("127.0.0.1", "redis.local"))
+    other = make_server_pki(tmp_path / "b", common_name="redis")
+    ca, server = _load(pki.ca_cert), _load(pki.server_cert)
+    server.verify_directly_issued_by(ca)
+    with pytest.raises(InvalidSignature):  # two calls, two unrelated CAs (same name)
+        server.verify_directly_issued_by(_load(other.ca_cert))
+    sans = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    assert sans.get_values_for_type(x509.DNSName) == ["redis.local"]
+    assert pki.server_key.stat().st_mode & 0o077 == 0

@@ -155,6 +155,25 @@ def test_failing_hotkeys_are_remembered_beyond_any_window(
     assert isinstance(decision, Cooldown) and decision.error == "ip_cooldown"
 
 
+def test_failing_hotkeys_outlive_the_failures_that_put_them_there(
+    security: SecurityManager, clock: FakeClock
+) -> None:
+    """Cleanup prunes failures older than 24 h, never the `failing_hotkeys` set: while the IP
+    record stays alive (a failure at least once a day), every hotkey that ever failed from
+    it still counts toward the five (`IPRecord` in `sparket/validator/security/manager.py`)."""
+    for hotkey in HOTKEYS[:4]:
+        fail(security, 1, hotkey=hotkey)
+        clock.advance(20 * 3600)
+        assert security.check_request("hk10", IP) == Allow()  # cleanup runs on each check
+    record = security.ip_record(IP)
+    assert record is not None
+    assert record.failures == 1  # only hk03's failure is younger than 24 h ...
+    assert record.failing_hotkeys == frozenset(HOTKEYS[:4])  # ... their hotkeys are not
+    fail(security, 1, hotkey=HOTKEYS[4])  # 80 h after hk00 failed: the fifth hotkey
+    decision = security.check_request("hk10", IP)
+    assert isinstance(decision, Cooldown) and decision.error == "ip_cooldown"
+
+
 def test_fifty_failures_in_five_minutes_put_the_ip_in_cooldown(
     security: SecurityManager, clock: FakeClock
 ) -> None:

@@ -93,6 +93,22 @@ def test_unknown_sides_are_dropped(odds: OddsIngest) -> None:
     assert [r.side for r in odds.rows] == ["DRAW"]
 
 
+def test_the_kind_sent_is_kept_as_sent_and_never_checked(odds: OddsIngest) -> None:
+    """Upstream keeps it in the row's payload; markets are matched by id alone."""
+    with_kind = push(10)
+    submissions = with_kind["submissions"]
+    assert isinstance(submissions, list)
+    submissions[0]["kind"] = "PLAYER_PROP"  # market 10 is a moneyline
+    odds("hk00", with_kind)
+    odds("hk01", push(11))  # no kind at all
+    assert [(r.hotkey, r.market_id, r.kind) for r in odds.rows] == [
+        ("hk00", 10, "PLAYER_PROP"),
+        ("hk00", 10, "PLAYER_PROP"),
+        ("hk01", 11, None),
+        ("hk01", 11, None),
+    ]
+
+
 def test_first_submission_per_minute_bucket_wins(odds: OddsIngest, clock: FakeClock) -> None:
     clock.set((clock.now() // 60 + 1) * 60)  # start of a bucket
     odds("hk00", push(home=1.5))

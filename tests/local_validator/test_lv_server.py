@@ -1,150 +1,39 @@
 """The local validator over the wire: a real Axon on loopback, real Dendrites, real keys.
 
-Each test gets its own validator (fresh engine, port and counters server). Distinct
-127.0.0.x source addresses stand for distinct egress IPs; every Dendrite reports the
-address it binds, as a stock one would report its public IP.
+Each test gets its own validator (fresh engine, port and counters server; fixtures in
+conftest.py, helpers in lv_wire.py). Distinct 127.0.0.x source addresses stand for
+distinct egress IPs; every Dendrite reports the address it binds, as a stock one would
+report its public IP.
 """
 
-# No `from __future__ import annotations`: the test miner's forward function is attached
-# to a bittensor Axon, which reads its first annotation at attach time.
-import asyncio
-import itertools
+from __future__ import annotations
+
 import re
 import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import bittensor as bt
-import httpx
 import pytest
-from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
+from lv_wire import (
+    COOLDOWN,
+    MARKET,
+    Chain,
+    RecordingMiner,
+    Registry,
+    ask,
+    burst,
+    errors,
+    generated,
+    get,
+    odds,
+    root_url,
+)
 
 from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.validator.axon_server import AxonWallet
 from sparket_devkit.validator.decisions import BLACKLISTED_MESSAGE, NOT_REGISTERED_MESSAGE
-from sparket_devkit.validator.dendrite import LoopbackDendrite
-from sparket_devkit.validator.ingest import DAY, Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
+from sparket_devkit.validator.ingest import Catalog
 from sparket_devkit.validator.server import LocalValidator
 from sparket_devkit.validator.synapse import SparketSynapse
-
-NETUIDS = itertools.count(4200)
-"""MockSubtensor state is process-wide: each test takes a netuid nobody else uses."""
-COOLDOWN = re.compile(r"You are in cooldown\. Try again in (\d+)s seconds")
-MARKET = 10
-
-
-def generated() -> Keypair:
-    return Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
-
-
-def odds(token: object = None) -> dict[str, object]:
-    payload: dict[str, object] = {
-        "submissions": [
-            {
-                "market_id": MARKET,
-                "kind": "moneyline",
-                "prices": [{"side": "home", "odds_eu": 1.9}, {"side": "away", "odds_eu": 2.05}],
-            }
-        ]
-    }
-    if token is not None:
-        payload["token"] = token
-    return payload
-
-
-@dataclass
-class Registry:
-    """The validator's chain: whoever is in `hotkeys` is registered (after a sync)."""
-
-    hotkeys: set[str] = field(default_factory=set)
-
-    def __call__(self) -> list[str]:
-        return sorted(self.hotkeys)
-
-
-@pytest.fixture
-def miner() -> Keypair:
-    return generated()
-
-
-@pytest.fixture
-def registry(miner: Keypair) -> Registry:
-    return Registry({miner.ss58_address})
-
-
-@pytest.fixture
-def catalog() -> Catalog:
-    now = time.time()
-    return Catalog(
-        [
-            Event(
-                1,
-                now + DAY,
-                markets=(Market(MARKET), Market(11, "SPREAD", -3.5)),
-                home_team="Kansas City Chiefs",
-                away_team="Buffalo Bills",
-                venue="Arrowhead Stadium",
-                league="NFL",
-            ),
-            Event(2, now + 20 * DAY, market_ids=(20,)),
-        ]
-    )
-
-
-@pytest.fixture
-def validator(registry: Registry, catalog: Catalog) -> Iterator[LocalValidator]:
-    with LocalValidator(
-        generated(), port=free_port(), registered_hotkeys=registry, catalog=catalog
-    ) as running:
-        yield running
-
-
-async def ask(
-    validator: LocalValidator,
-    keypair: Keypair,
-    synapse_type: str = "game_data_request",
-    payload: Any = None,
-    *,
-    source: str = "127.0.0.2",
-) -> SparketSynapse:
-    """One signed request from `source`, reporting `source` as its IP; the reply synapse."""
-    dendrite = LoopbackDendrite(keypair, external_ip=source, source_address=source)
-    synapse = SparketSynapse(type=synapse_type, payload={} if payload is None else payload)
-    try:
-        reply: SparketSynapse = await dendrite.call(
-            validator.axon_info(), synapse, timeout=10, deserialize=False
-        )
-        return reply
-    finally:
-        await dendrite.aclose_session()
-
-
-async def burst(
-    validator: LocalValidator, keypair: Keypair, n: int, *, source: str
-) -> list[SparketSynapse]:
-    """N requests in flight at once (one Dendrite each, so nonces cannot cross)."""
-    return list(await asyncio.gather(*(ask(validator, keypair, source=source) for _ in range(n))))
-
-
-def errors(replies: list[SparketSynapse]) -> list[object]:
-    assert [r.dendrite.status_code for r in replies] == [200] * len(replies)
-    return sorted((r.payload.get("error") or "" for r in replies), key=str)
-
-
-async def get(url: str, *, source: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    transport = httpx.AsyncHTTPTransport(local_address=source)
-    async with httpx.AsyncClient(transport=transport, timeout=10) as client:
-        return await client.get(url, headers=headers)
-
-
-def root_url(validator: LocalValidator, path: str = "/") -> str:
-    return f"http://127.0.0.1:{validator.port}{path}"
-
 
 # Requests and the listener ----------------------------------------------------------------
 
@@ -285,76 +174,6 @@ async def test_health_and_counters_are_404_on_the_axon_and_ban_nobody(
 
 
 # CONNECTION_INFO, tokens and restarts -----------------------------------------------------
-
-
-@dataclass
-class RecordingMiner:
-    """A miner Axon that records every CONNECTION_INFO it is sent."""
-
-    keypair: Keypair
-    axon: Any
-    delay_seconds: float = 0.0
-    pushes: list[dict[str, Any]] = field(default_factory=list)
-
-    def tokens(self) -> list[str]:
-        return [push["payload"]["token"] for push in self.pushes]
-
-
-@pytest.fixture
-def recording_miner(miner: Keypair) -> Iterator[RecordingMiner]:
-    axon = bt.Axon(
-        wallet=AxonWallet(miner), port=free_port(), ip="127.0.0.1", external_ip="127.0.0.1"
-    )
-    recorder = RecordingMiner(miner, axon)
-
-    async def forward(synapse: SparketSynapse) -> SparketSynapse:
-        await asyncio.sleep(recorder.delay_seconds)
-        recorder.pushes.append(
-            {"type": synapse.type, "payload": synapse.payload, "from": synapse.dendrite.hotkey}
-        )
-        return synapse
-
-    axon.attach(forward_fn=forward)
-    axon.start()
-    wait_for(lambda: is_listening(axon.port), timeout=20, what="the test miner's axon")
-    try:
-        yield recorder
-    finally:
-        axon.stop()
-
-
-@dataclass
-class Chain:
-    subtensor: MockSubtensor
-    netuid: int
-    validator: Keypair
-
-    def validator_on_chain(
-        self, catalog: Catalog | None = None, push_interval_seconds: float = 300.0
-    ) -> LocalValidator:
-        """Not started: use it as a context manager. Its own axon is on chain too."""
-        view = chain_view(self.subtensor, self.netuid)
-        port = free_port()
-        serve_axon(self.subtensor, self.netuid, self.validator.ss58_address, "127.0.0.1", port)
-        return LocalValidator(
-            self.validator,
-            port=port,
-            registered_hotkeys=view.registered_hotkeys,
-            push_targets=view.push_targets,
-            catalog=catalog,
-            push_interval_seconds=push_interval_seconds,
-        )
-
-
-@pytest.fixture
-def chain(recording_miner: RecordingMiner) -> Chain:
-    """A subnet with the validator, the test miner (serving) and a miner without an axon."""
-    subtensor, netuid, validator = MockSubtensor(), next(NETUIDS), generated()
-    for hotkey in (validator.ss58_address, recording_miner.keypair.ss58_address, "5Gone"):
-        register(subtensor, netuid, hotkey)
-    ss58 = recording_miner.keypair.ss58_address
-    serve_axon(subtensor, netuid, ss58, "127.0.0.1", recording_miner.axon.port)
-    return Chain(subtensor, netuid, validator)
 
 
 async def test_pushed_token_lets_odds_in(

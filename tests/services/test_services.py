@@ -7,6 +7,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from sparket_devkit.pki import make_server_pki
 from sparket_devkit.services import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.services
@@ -58,3 +59,38 @@ def test_postgres_server_accepts_psycopg3_and_sqlalchemy(postgres_server: Postgr
         assert names == ["one", "two"]
     finally:
         engine.dispose()
+
+
+def test_redis_with_a_password_acl_user_and_tls_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The production-like server the budget access tests use: TLS on its port and no
+    plain one, `requirepass`, and an ACL user."""
+    workdir = tmp_path_factory.mktemp("redis-secured")
+    pki = make_server_pki(workdir / "pki", common_name="redis")
+    server = RedisServer(
+        workdir=workdir / "data",
+        password="pw-default",
+        acl=("budgets on >pw-user ~* +@all",),
+        tls=pki,
+    )
+    server.start()
+    try:
+        assert server.url == f"rediss://127.0.0.1:{server.port}/0"
+        tls = {"ssl_ca_certs": str(pki.ca_cert)}
+        for kwargs in ({"password": "pw-default"}, {"username": "budgets", "password": "pw-user"}):
+            client = redis.Redis.from_url(server.url, **tls, **kwargs)
+            assert client.ping() is True
+            client.close()
+        anonymous = redis.Redis.from_url(server.url, **tls)
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+        anonymous.close()
+        plain = redis.Redis.from_url(
+            server.url.replace("rediss://", "redis://"), password="pw-default"
+        )
+        with pytest.raises(redis.ConnectionError):
+            plain.ping()
+        plain.close()
+    finally:
+        server.stop()

@@ -23,6 +23,7 @@ import httpx
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.factory import coordinator_from_settings
+from miner_runtime.budget.failsafe import degraded_reason
 from miner_runtime.chain.client import ChainClient, ChainError
 from miner_runtime.chain.sync import ChainSnapshot, ChainSync, ServeStatus
 from miner_runtime.control.api import ControlServer, build_control_app
@@ -47,6 +48,7 @@ from miner_runtime.work.outcomes import (
     OutcomeSource,
     StoredResultsSource,
 )
+from miner_runtime.work.rounds import OddsRounds
 from miner_runtime.work.status import WorkStatus
 from miner_runtime.work.submitter import Submitter
 
@@ -141,6 +143,7 @@ class MinerApp:
         self.coordinator: BudgetCoordinator | None = None
         self.gate: Gate | None = None
         self.submitter: Submitter | None = None
+        self.rounds: OddsRounds | None = None
         self.axon: bt.Axon | None = None
         self._link: DendriteLink | None = None
         self._control: ControlServer | None = None
@@ -194,6 +197,7 @@ class MinerApp:
             batch_size=self.settings.base_miner.batch_size,
             leagues=self.settings.base_miner.leagues,
         )
+        self.rounds = OddsRounds(self.submitter)
         self._start_axon()
         if self.settings.miner_api_enabled:
             control = build_control_app(
@@ -211,6 +215,8 @@ class MinerApp:
         if self.settings.base_miner.enabled:
             self._tasks += [
                 asyncio.create_task(self._odds_loop(), name="odds"),
+                # A push that raised ends the runtime, as a dead loop does (run_until).
+                asyncio.create_task(self.rounds.wait_failed(), name="odds-rounds"),
                 asyncio.create_task(self._outcome_loop(), name="outcomes"),
             ]
         log_event(
@@ -312,7 +318,7 @@ class MinerApp:
             pushes_resumed=unblocked,
         )
         if unblocked:
-            # Pushes to this validator were parked for want of a token: catch up now.
+            # A new token: whatever waited for one (here or anywhere in the fleet) goes now.
             self._catch_up.add(validator_hotkey)
             self._wake_odds.set()
 
@@ -429,27 +435,41 @@ class MinerApp:
     async def _odds_loop(self) -> None:
         await self._chain_ready.wait()
         await self._games_tried.wait()
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+        # that lands as the awaited event is set, and stop() then waits for ever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                self._pricing_ready.wait(), timeout=self.cadence.first_fit_wait_seconds
-            )
+            async with asyncio.timeout(self.cadence.first_fit_wait_seconds):
+                await self._pricing_ready.wait()
         await asyncio.sleep(self._rng.uniform(0, self.cadence.jitter_seconds))
+        assert self.rounds is not None
+        try:
+            await self._odds_rounds(self.rounds)
+        finally:
+            await self.rounds.stop()  # before the store closes
+
+    async def _odds_rounds(self, rounds: OddsRounds) -> None:
+        """Rounds start on the cadence, counted from each round's start (not its end), so
+        a round held at one validator delays neither the next round nor the others; a
+        token that arrives between rounds starts a catch-up for its validator at once."""
+        loop = asyncio.get_running_loop()
+        next_round = loop.time()
         while True:
             validators = self._validators()
-            if validators and self.submitter is not None:
-                await self.submitter.odds_cycle(validators)
-            deadline = asyncio.get_running_loop().time() + self._jittered(self.cadence.odds_seconds)
-            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+            if validators:
+                await rounds.start(validators)
+            next_round = max(next_round + self._jittered(self.cadence.odds_seconds), loop.time())
+            while (remaining := next_round - loop.time()) > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake_odds.wait(), timeout=remaining)
+                    async with asyncio.timeout(remaining):
+                        await self._wake_odds.wait()
                 self._wake_odds.clear()
-                await self._catch_up_validators()
+                await self._catch_up_validators(rounds)
 
-    async def _catch_up_validators(self) -> None:
+    async def _catch_up_validators(self, rounds: OddsRounds) -> None:
         wanted, self._catch_up = self._catch_up, set()
         validators = [v for v in self._validators() if v.hotkey in wanted]
-        if validators and self.submitter is not None:
-            await self.submitter.odds_cycle(validators)
+        if validators:
+            await rounds.start(validators)
 
     async def _outcome_loop(self) -> None:
         await self._chain_ready.wait()
@@ -509,6 +529,7 @@ class MinerApp:
             "games": {
                 "synced": self.status.games_synced,
                 "last_sync": _iso(self.status.last_game_sync_at),
+                "skipped": dict(self.status.games_skipped),  # last reply, by reason
             },
             "last_cycle": None
             if cycle is None
@@ -533,6 +554,8 @@ class MinerApp:
                 "shared": self.settings.budget.redis_url is not None
                 or bool(self.settings.budget.sentinels),
                 "degraded": self.coordinator.degraded if self.coordinator else False,
+                # unreachable, or auth / tls: refused, the configuration is at fault
+                "reason": degraded_reason(self.coordinator) if self.coordinator else None,
             },
         }
 

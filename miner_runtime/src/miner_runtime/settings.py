@@ -14,6 +14,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import (
@@ -147,17 +148,38 @@ class BudgetSettings(_Section):
     """Fleet budgets (docs/decisions.md § Fleet budgets). Without `redis_url` or
     `sentinels` the budgets are kept in this process only (a fleet of one)."""
 
-    redis_url: SecretStr | None = None  # redis://[:password@]host:port/db
+    # redis://host:port/db, or rediss:// for TLS. No credentials: the URL usually sits in a
+    # ConfigMap, so a password in it is refused (see redis_password_file).
+    redis_url: SecretStr | None = None
     # Sentinel instead of a URL: "host:port" entries and the monitored service name.
     sentinels: tuple[str, ...] = ()
     sentinel_service: str = "sparket-budgets"
+    # AUTH, for the URL's server or Sentinel's master: an ACL user (unset: the default
+    # user) and a file holding the password (a mounted Secret), read once at start.
+    redis_username: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    redis_password_file: Path | None = None
+    # TLS with Sentinel (to the Sentinels and the master); a URL says it with rediss://.
+    redis_tls: bool = False
+    # The PEM CA bundle Redis's certificate must chain to, added to the system's CAs
+    # (unset: the system's CAs alone). Only with TLS.
+    redis_tls_ca_file: Path | None = None
+    # The Sentinels' own password (their `requirepass`), from a file; Sentinel only.
+    sentinel_password_file: Path | None = None
     hotkey_per_minute: float = Field(default=50.0, gt=0, le=59)
     hotkey_burst: int = Field(default=3, ge=1, le=4)
     egress_ip_per_second: float = Field(default=15.0, gt=0, le=100)
     fleet_per_second: float = Field(default=20.0, gt=0, le=90)
     burst: int = Field(default=4, ge=1, le=20)
     max_wait_seconds: float = Field(default=1.0, gt=0, le=60)
-    failing_hotkeys_limit: int = Field(default=3, ge=2, le=4)
+    # Distinct failing hotkeys on one egress IP, in a validator's life, after which only
+    # those may still send there (the validator cools the IP down at 5).
+    failing_hotkeys_limit: int = Field(default=4, ge=1, le=4)
+    # The validator's `token_rotation_seconds` (upstream default 3600, minimum 60): a token
+    # is never pushed past the end of the epoch after the one it was received in.
+    token_rotation_seconds: int = Field(default=3600, ge=60, le=86400)
+    # How late a CONNECTION_INFO may arrive after its round began, plus the clock skew
+    # between the budget store and the validators (at most a quarter of the rotation).
+    token_clock_skew_seconds: float = Field(default=60.0, ge=0, le=900)
     # While Redis cannot answer: how many hotkeys are expected on this egress IP and in
     # the whole fleet (the local share divides the IP's and the fleet's budgets by them;
     # the fleet size defaults to expected_colocated).
@@ -170,6 +192,8 @@ class BudgetSettings(_Section):
         fleet = self.expected_fleet_size
         if fleet is not None and fleet < self.expected_colocated:
             raise ValueError("expected_fleet_size must be at least expected_colocated")
+        if self.token_clock_skew_seconds * 4 > self.token_rotation_seconds:
+            raise ValueError("token_clock_skew_seconds must be at most token_rotation_seconds / 4")
         return self
 
     @field_validator("sentinels")
@@ -180,6 +204,61 @@ class BudgetSettings(_Section):
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{entry!r} is not host:port")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """A URL is configuration and lands in ConfigMaps, `check-config` output and
+        process listings; credentials there would leak, so they have settings of their own
+        (the value is never echoed back)."""
+        if value is None:
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "must not carry credentials (it sits in a ConfigMap): use "
+                "budget.redis_username and budget.redis_password_file"
+            )
+        if parts.query:
+            raise ValueError("must not carry query options: use the budget.redis_* settings")
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _access_fits_the_connection(self) -> BudgetSettings:
+        """Credentials and TLS settings that would be silently ignored are refused: a CA
+        file without TLS suggests an encrypted connection where there is none."""
+        shared = self.redis_url is not None or bool(self.sentinels)
+        access = {
+            "redis_username": self.redis_username is not None,
+            "redis_password_file": self.redis_password_file is not None,
+            "redis_tls": self.redis_tls,
+            "redis_tls_ca_file": self.redis_tls_ca_file is not None,
+            "sentinel_password_file": self.sentinel_password_file is not None,
+        }
+        for name, given in access.items():
+            if given and not shared:
+                raise ValueError(f"budget.{name} needs budget.redis_url or budget.sentinels")
+        if self.sentinel_password_file is not None and not self.sentinels:
+            raise ValueError("budget.sentinel_password_file needs budget.sentinels")
+        if self.redis_tls and not self.tls:  # a URL without sentinels: its scheme says
+            raise ValueError("budget.redis_tls needs a rediss:// budget.redis_url")
+        if self.redis_tls_ca_file is not None and not self.tls:
+            raise ValueError(
+                "budget.redis_tls_ca_file needs TLS: a rediss:// budget.redis_url, or "
+                "budget.redis_tls with budget.sentinels"
+            )
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether the budget store is reached over TLS (Sentinel: `redis_tls`; a URL: its
+        scheme)."""
+        if self.sentinels:
+            return self.redis_tls
+        url = self.redis_url
+        return url is not None and url.get_secret_value().startswith("rediss://")
 
 
 class Settings(BaseSettings):

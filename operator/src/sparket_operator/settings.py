@@ -8,12 +8,14 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sparket_operator.reconcile.config import runtime_defaults_problem
+from sparket_operator.reconcile.config import BudgetRedisSecret, runtime_defaults_problem
 
 ENV_PREFIX = "SPARKET_OPERATOR_"
+# A Secret key, as the API server allows them; "" means "no such item".
+_SECRET_KEY = r"^[-._a-zA-Z0-9]*$"
 
 
 class ConfigError(ValueError):
@@ -50,6 +52,17 @@ class OperatorSettings(BaseSettings):
     # {"budget": {"redis_url": "redis://redis:6379/0"}}), merged beneath what the operator
     # writes; keys the operator owns, or secrets, are refused at start (see _runtime_defaults).
     runtime_defaults: dict[str, Any] = {}
+    # The budget Redis's credentials: a Secret of this name in each miner's namespace,
+    # mounted read-only into every miner pod (only the keys below) and named by file in
+    # the runtime config; empty: none. Its keys: the Redis password (AUTH, or the ACL
+    # user's, see runtime_defaults' budget.redis_username), a PEM CA bundle for TLS, and
+    # Sentinel's own password; "" leaves an item out.
+    budget_redis_secret: str = Field(
+        default="", max_length=253, pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"
+    )
+    budget_redis_password_key: str = Field(default="password", max_length=253, pattern=_SECRET_KEY)
+    budget_redis_ca_key: str = Field(default="", max_length=253, pattern=_SECRET_KEY)
+    budget_sentinel_password_key: str = Field(default="", max_length=253, pattern=_SECRET_KEY)
     field_manager: str = "sparket-operator"
     # Probes and metrics of the operator process itself.
     health_host: str = "0.0.0.0"
@@ -73,9 +86,53 @@ class OperatorSettings(BaseSettings):
             raise ValueError(problem)
         return value
 
+    @model_validator(mode="after")
+    def _budget_secret_items(self) -> OperatorSettings:
+        """A named Secret must say what to mount from it, each item from its own key."""
+        keys = [
+            key
+            for key in (
+                self.budget_redis_password_key,
+                self.budget_redis_ca_key,
+                self.budget_sentinel_password_key,
+            )
+            if key
+        ]
+        if len(set(keys)) != len(keys):
+            raise ValueError(
+                "SPARKET_OPERATOR_BUDGET_REDIS_PASSWORD_KEY, _CA_KEY and "
+                "SPARKET_OPERATOR_BUDGET_SENTINEL_PASSWORD_KEY must name different keys"
+            )
+        if not self.budget_redis_secret:
+            return self
+        if not keys:
+            raise ValueError(
+                "SPARKET_OPERATOR_BUDGET_REDIS_SECRET names a Secret but no key to mount from it"
+            )
+        budget = self.runtime_defaults.get("budget")
+        if not isinstance(budget, dict) or not (budget.get("redis_url") or budget.get("sentinels")):
+            # Every runtime would refuse credentials for a Redis it is not told of.
+            raise ValueError(
+                "SPARKET_OPERATOR_BUDGET_REDIS_SECRET needs a budget Redis in "
+                "SPARKET_OPERATOR_RUNTIME_DEFAULTS (budget.redis_url or budget.sentinels)"
+            )
+        return self
+
     @property
     def clusterwide(self) -> bool:
         return not self.namespaces
+
+    @property
+    def budget_secret(self) -> BudgetRedisSecret | None:
+        """The budget Redis Secret every miner pod mounts, or None."""
+        if not self.budget_redis_secret:
+            return None
+        return BudgetRedisSecret(
+            name=self.budget_redis_secret,
+            password_key=self.budget_redis_password_key or None,
+            ca_key=self.budget_redis_ca_key or None,
+            sentinel_password_key=self.budget_sentinel_password_key or None,
+        )
 
 
 def load_settings() -> OperatorSettings:
@@ -84,6 +141,8 @@ def load_settings() -> OperatorSettings:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
-        env = ENV_PREFIX + field.split(".")[0].upper()
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not field:  # a rule across settings: its message names them
+            raise ConfigError(f"invalid settings: {message}") from None
+        env = ENV_PREFIX + field.split(".")[0].upper()
         raise ConfigError(f"invalid setting {env}: {message}") from None

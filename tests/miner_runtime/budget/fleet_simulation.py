@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import secrets
@@ -152,7 +153,7 @@ def run(plan: Plan, workdir: Path) -> Report:
         ready = _start_workers(plan, workdir, redis.url, validator, seeds, workers)
         targets.extend(_axon_info(r) for r in ready)
         # The fleet knows the validator's token before demand starts, as a running fleet
-        # does; a new token still has to be proven by each IP's canary first.
+        # does; a new token still has to be proven by a push first.
         validator.push_now().result(timeout=30)
         begun = time.monotonic()
         deadline = time.time() + plan.seconds
@@ -403,34 +404,38 @@ async def _demand(
     market = 0
     while time.time() < deadline:
         async with gate.turn(validator.hotkey, push=True) as admitted:
-            if admitted is not None and admitted.token is not None and time.time() < deadline:
+            if admitted is not None and time.time() < deadline:
                 market += 1
-                payload = {
-                    "submissions": [
-                        {
-                            "market_id": market,
-                            "kind": "moneyline",
-                            "prices": [
-                                {"side": "home", "odds_eu": 1.9},
-                                {"side": "away", "odds_eu": 2.0},
-                            ],
-                        }
-                    ],
-                    "token": admitted.token,
-                }
                 sent_at = time.perf_counter()
-                reply = await gate.send(validator, SynapseType.ODDS_PUSH, payload, admitted)
-                send_ms[0] += round((time.perf_counter() - sent_at) * 1000)
-                replies["accepted" if reply.ok else reply.error or reply.kind.value] += 1
-                if reply.ok:
-                    per_second[int(time.time())] += 1
-                if not reply.ok:  # to the worker's log, for a post-mortem
-                    line = f"{time.time():.3f} {gate.hotkey} {reply.kind} {reply.error}\n"
-                    sys.stdout.write(line)
-                    sys.stdout.flush()
-                continue
+                reply = await gate.send(
+                    validator, SynapseType.ODDS_PUSH, functools.partial(_odds, market), admitted
+                )
+                if reply is not None:
+                    send_ms[0] += round((time.perf_counter() - sent_at) * 1000)
+                    replies["accepted" if reply.ok else reply.error or reply.kind.value] += 1
+                    if reply.ok:
+                        per_second[int(time.time())] += 1
+                    if not reply.ok:  # to the worker's log, for a post-mortem
+                        line = f"{time.time():.3f} {gate.hotkey} {reply.kind} {reply.error}\n"
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+                    continue
         held = gate.status.budget(validator.hotkey).held_for(dt.datetime.now(dt.UTC))
         await asyncio.sleep(min(max(held, 0.2), 2.0))
+
+
+def _odds(market: int, token: str | None) -> dict[str, Any]:
+    """One market's odds, with the token the gate's final check gave."""
+    return {
+        "submissions": [
+            {
+                "market_id": market,
+                "kind": "moneyline",
+                "prices": [{"side": "home", "odds_eu": 1.9}, {"side": "away", "odds_eu": 2.0}],
+            }
+        ],
+        "token": token,
+    }
 
 
 def main() -> None:

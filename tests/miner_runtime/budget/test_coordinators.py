@@ -8,7 +8,9 @@ tolerance because both backends run on real clocks (Redis uses its server time).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -17,7 +19,16 @@ import redis.asyncio as aioredis
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.memory_backend import MemoryCoordinator
-from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate, Rule
+from miner_runtime.budget.model import (
+    Ask,
+    Budgets,
+    Denied,
+    FailureMemory,
+    Grant,
+    Rate,
+    Rule,
+    token_expires_ms,
+)
 from miner_runtime.budget.redis_backend import RedisCoordinator, acquire_keys
 from sparket_devkit.services import RedisServer
 
@@ -29,6 +40,7 @@ BUDGETS = Budgets(
     fleet=Rate(50.0, burst=4),  # 20 ms apart
     max_wait_seconds=1.0,
     push_lease_seconds=0.3,
+    steer_seconds=0.3,
 )
 
 
@@ -174,26 +186,83 @@ async def test_every_key_of_one_acquire_shares_the_validators_hash_tag(
     assert len(slots) == 1
 
 
-async def test_the_failure_budget_stops_new_hotkeys_before_the_third_distinct_failure(
+IP = "203.0.113.10"
+
+
+async def test_the_failure_budget_stops_new_hotkeys_at_the_limit_in_one_validator_life(
     coordinator: BudgetCoordinator, validator: str
 ) -> None:
-    assert await coordinator.record_failure(validator, "203.0.113.10", "hk-a") == 1
-    assert await coordinator.record_failure(validator, "203.0.113.10", "hk-a") == 1
+    for count, hotkey in enumerate(["hk-a", "hk-b", "hk-c"], start=1):
+        assert await coordinator.record_failure(validator, IP, hotkey) == FailureMemory(count)
+    assert await coordinator.record_failure(validator, IP, "hk-a") == FailureMemory(3)
     assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-new")), Grant)
-    assert await coordinator.record_failure(validator, "203.0.113.10", "hk-b") == 2
+    assert await coordinator.record_failure(validator, IP, "hk-d") == FailureMemory(4)
 
     refused = await coordinator.acquire(_ask(validator, hotkey="hk-new"))
     assert isinstance(refused, Denied)
     assert refused.rule is Rule.FAILURE_BUDGET
-    assert refused.reason == "failure_budget: 2 hotkeys failed"
+    assert refused.reason == "failure_budget: 4 hotkeys failed"
     assert refused.retry_after == pytest.approx(24 * 3600, abs=5)
-    # The two that failed already may go on (they cannot add a distinct failure) ...
+    # The four that failed already may go on (they cannot add a distinct failure) ...
     assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-a")), Grant)
     # ... and other IPs and validators are untouched.
     assert isinstance(
         await coordinator.acquire(_ask(validator, hotkey="hk-new", ip="203.0.113.99")), Grant
     )
     assert isinstance(await coordinator.acquire(_ask(validator + "-b", hotkey="hk-new")), Grant)
+
+
+async def _proven(coordinator: BudgetCoordinator, validator: str, token: str) -> None:
+    await coordinator.record_token(validator, token)
+    await coordinator.token_accepted(validator, token)
+
+
+async def test_a_proven_token_rejected_within_its_epoch_starts_a_new_life(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    """The validator restarted: it forgot every failure, so the fleet does too, on every
+    IP; the failure that proved the restart is the first of the new life."""
+    for hotkey in ("hk-a", "hk-b", "hk-c", "hk-d"):
+        await coordinator.record_failure(validator, IP, hotkey)
+    await coordinator.record_failure(validator, "203.0.113.99", "hk-far")
+    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-new")), Denied)
+    await _proven(coordinator, validator, "a" * 64)
+
+    memory = await coordinator.record_failure(validator, IP, "hk-e", rejected_token="a" * 64)
+    assert memory == FailureMemory(1, restarted=True)
+    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-new")), Grant)
+    assert await coordinator.token(validator) is None  # the rejected token is parked
+    # Another IP's push in flight with the same token fails too: the same restart, no new
+    # life (the hotkey of the first IP stays counted), and that IP's old failures are gone.
+    other = await coordinator.record_failure(
+        validator, "203.0.113.99", "hk-f", rejected_token="a" * 64
+    )
+    assert other == FailureMemory(1, restarted=False)
+    assert await coordinator.record_failure(validator, IP, "hk-g") == FailureMemory(2)
+
+
+async def test_only_a_token_once_accepted_is_evidence_of_a_restart(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.record_failure(validator, IP, "hk-a")
+    await coordinator.record_token(validator, "a" * 64)  # never accepted
+    memory = await coordinator.record_failure(validator, IP, "hk-b", rejected_token="a" * 64)
+    assert memory == FailureMemory(2, restarted=False)
+    # Failures that are not a token's say nothing about a restart either.
+    await _proven(coordinator, validator, "b" * 64)
+    assert await coordinator.record_failure(validator, IP, "hk-c") == FailureMemory(3)
+
+
+async def test_an_older_tokens_rejection_is_no_evidence_of_a_restart(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    """A newer token arrived after "a" was accepted: "a" may just be past its epochs (a
+    delivery we dated too late), so its rejection counts in the current life."""
+    await coordinator.record_failure(validator, IP, "hk-a")
+    await _proven(coordinator, validator, "a" * 64)
+    await coordinator.record_token(validator, "b" * 64)
+    memory = await coordinator.record_failure(validator, IP, "hk-b", rejected_token="a" * 64)
+    assert memory == FailureMemory(2, restarted=False)
 
 
 async def test_a_token_seen_by_one_hotkey_serves_the_fleet_until_rejected(
@@ -204,7 +273,7 @@ async def test_a_token_seen_by_one_hotkey_serves_the_fleet_until_rejected(
     assert await coordinator.token(validator) == "a" * 64
     assert await coordinator.token(validator + "-b") is None
 
-    await coordinator.token_rejected(validator, "a" * 64)
+    await coordinator.record_failure(validator, IP, "hk-a", rejected_token="a" * 64)
     assert await coordinator.token(validator) is None  # pushes wait fleet-wide ...
     await coordinator.record_token(validator, "a" * 64)
     assert await coordinator.token(validator) is None  # ... the same token does not help ...
@@ -212,35 +281,55 @@ async def test_a_token_seen_by_one_hotkey_serves_the_fleet_until_rejected(
     assert await coordinator.token(validator) == "b" * 64  # ... a different one does
 
 
-async def test_an_unproven_token_is_pushed_by_one_canary_per_ip_first(
+def _push(validator: str, hotkey: str = "hk-1", ip: str = IP) -> Ask:
+    return Ask(validator=validator, hotkey=hotkey, egress_ip=ip, push=True)
+
+
+async def test_an_unproven_token_is_tried_by_any_hotkey_when_none_failed(
     coordinator: BudgetCoordinator, validator: str
 ) -> None:
-    def push(hotkey: str, ip: str = "203.0.113.10") -> Ask:
-        return Ask(validator=validator, hotkey=hotkey, egress_ip=ip, push=True)
-
+    """No canary role is claimed by asking: a hotkey that reaches the final check (it has
+    something to send) tries the token, holding only the push lease."""
     await coordinator.record_token(validator, "a" * 64)
-    first = await coordinator.acquire(push("hk-canary"))
-    assert first == Grant(pytest.approx(0, abs=SLACK), "a" * 64, proving=True)
-    waiting = await coordinator.acquire(push("hk-other"))
-    assert isinstance(waiting, Denied) and waiting.rule is Rule.CANARY
-    assert waiting.detail == "hk-canary"
-    assert waiting.retry_after == pytest.approx(BUDGETS.canary_retry_seconds)
-    # Game-data requests carry no token; another egress IP has its own canary.
-    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-other")), Grant)
-    assert isinstance(await coordinator.acquire(push("hk-far", ip="203.0.113.99")), Grant)
-
+    reserved = await coordinator.acquire(_push(validator, "hk-idle"))
+    assert reserved == Grant(pytest.approx(0, abs=SLACK), "a" * 64, proving=True)
+    first = await coordinator.check(_push(validator, "hk-busy"))
+    assert first == Grant(0.0, "a" * 64, proving=True)
     await coordinator.token_accepted(validator, "a" * 64)
-    proven = await coordinator.acquire(push("hk-other"))
-    assert isinstance(proven, Grant) and proven.token == "a" * 64 and not proven.proving
-
-    # A validator restart: a new token is unproven again, and the same canary goes first.
-    await coordinator.record_token(validator, "b" * 64)
-    assert isinstance(await coordinator.acquire(push("hk-other")), Denied)
-    assert isinstance(await coordinator.acquire(push("hk-canary")), Grant)
+    await coordinator.release(validator, IP, "hk-busy")
+    proven = await coordinator.check(_push(validator, "hk-idle"))
+    assert proven == Grant(0.0, "a" * 64, proving=False)
 
 
-def _push(validator: str, hotkey: str = "hk-1", ip: str = "203.0.113.10") -> Ask:
-    return Ask(validator=validator, hotkey=hotkey, egress_ip=ip, push=True)
+async def test_an_unproven_token_is_steered_to_the_hotkeys_that_already_failed(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.record_failure(validator, IP, "hk-failed")
+    await coordinator.record_token(validator, "a" * 64)
+    # Sends that cannot fail for want of a token are never steered ...
+    assert isinstance(await coordinator.acquire(_ask(validator, hotkey="hk-new")), Grant)
+    assert isinstance(await coordinator.acquire(_push(validator, "hk-new")), Grant)
+    # ... the final check of a push with the unproven token is, for a while ...
+    steered = await coordinator.check(_push(validator, "hk-new"))
+    assert isinstance(steered, Denied) and steered.rule is Rule.STEERED
+    assert steered.retry_after == pytest.approx(BUDGETS.steer_retry_seconds)
+    assert isinstance(await coordinator.check(_push(validator, "hk-far", "203.0.113.99")), Grant)
+    tried = await coordinator.check(_push(validator, "hk-failed"))
+    assert tried == Grant(0.0, "a" * 64, proving=True)
+    await coordinator.release(validator, IP, "hk-failed")
+    # ... and once proven, everyone pushes.
+    await coordinator.token_accepted(validator, "a" * 64)
+    assert isinstance(await coordinator.check(_push(validator, "hk-new")), Grant)
+
+
+async def test_steering_gives_way_when_no_failed_hotkey_tries_the_token(
+    coordinator: BudgetCoordinator, validator: str
+) -> None:
+    await coordinator.record_failure(validator, IP, "hk-failed")
+    await coordinator.record_token(validator, "a" * 64)
+    assert isinstance(await coordinator.check(_push(validator, "hk-new")), Denied)
+    await asyncio.sleep(BUDGETS.steer_seconds + 0.05)
+    assert await coordinator.check(_push(validator, "hk-new")) == Grant(0.0, "a" * 64, True)
 
 
 async def test_a_push_needs_a_usable_token_and_its_grant_carries_it(
@@ -253,7 +342,7 @@ async def test_a_push_needs_a_usable_token_and_its_grant_carries_it(
     await coordinator.record_token(validator, "a" * 64)
     granted = await coordinator.acquire(_push(validator))
     assert isinstance(granted, Grant) and granted.token == "a" * 64
-    await coordinator.token_rejected(validator, "a" * 64)
+    await coordinator.record_failure(validator, IP, "hk-1", rejected_token="a" * 64)
     parked = await coordinator.acquire(_push(validator))
     assert isinstance(parked, Denied) and parked.rule is Rule.NO_TOKEN
 
@@ -261,8 +350,7 @@ async def test_a_push_needs_a_usable_token_and_its_grant_carries_it(
 async def test_check_holds_a_waiting_send_back_without_reserving_anything(
     coordinator: BudgetCoordinator, validator: str
 ) -> None:
-    await coordinator.record_token(validator, "a" * 64)
-    await coordinator.token_accepted(validator, "a" * 64)
+    await _proven(coordinator, validator, "a" * 64)
     waits = await _waits(coordinator, [_push(validator)] * 4)  # the 4th waits ~100 ms
     assert waits[-1] == pytest.approx(0.1, abs=SLACK)
     # Checks reserve nothing: the next acquire is still exactly one interval later.
@@ -271,57 +359,101 @@ async def test_check_holds_a_waiting_send_back_without_reserving_anything(
         assert cleared == Grant(0.0, "a" * 64, proving=False)
     assert (await _waits(coordinator, [_push(validator)]))[0] == pytest.approx(0.2, abs=SLACK)
     # A 429 seen by a neighbour while we waited stops the send that was granted.
-    await coordinator.pause(validator, "203.0.113.10", 30, "cooldown")
+    await coordinator.pause(validator, IP, 30, "cooldown")
     held = await coordinator.check(_push(validator))
     assert isinstance(held, Denied) and held.reason == "paused: cooldown"
 
 
-async def test_a_suspect_token_goes_back_to_one_canary(
+async def test_a_suspect_token_is_unproven_again_and_steered(
     coordinator: BudgetCoordinator, validator: str
 ) -> None:
-    await coordinator.record_token(validator, "a" * 64)
-    await coordinator.token_accepted(validator, "a" * 64)
-    assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)
-    await coordinator.release(validator, "203.0.113.10", "hk-a")
+    await _proven(coordinator, validator, "a" * 64)
+    await coordinator.record_failure(validator, IP, "hk-a")
+    assert await coordinator.check(_push(validator, "hk-b")) == Grant(0.0, "a" * 64, False)
+    await coordinator.release(validator, IP, "hk-b")
     await coordinator.token_suspect(validator)  # the validator was unreachable
-    canary = await coordinator.check(_push(validator, "hk-a"))
-    assert isinstance(canary, Grant) and canary.proving
     held = await coordinator.check(_push(validator, "hk-b"))
-    assert isinstance(held, Denied) and held.rule is Rule.CANARY and held.detail == "hk-a"
+    assert isinstance(held, Denied) and held.rule is Rule.STEERED
+    assert await coordinator.check(_push(validator, "hk-a")) == Grant(0.0, "a" * 64, True)
     await coordinator.token_accepted(validator, "a" * 64)
-    await coordinator.release(validator, "203.0.113.10", "hk-a")
+    await coordinator.release(validator, IP, "hk-a")
     assert isinstance(await coordinator.check(_push(validator, "hk-b")), Grant)
 
 
-async def test_a_token_keeps_its_first_sighting_and_an_older_one_never_wins(
+async def test_a_token_is_dated_by_its_latest_sighting_and_an_older_one_never_wins(
     coordinator: BudgetCoordinator, validator: str
 ) -> None:
-    # Kept across a restart, first seen 1 h 59 min 59.5 s ago: usable for half a second.
-    await coordinator.record_token(validator, "a" * 64, age_seconds=2 * 3600 - 0.5)
+    # Kept across a restart, last seen three epochs ago: past its validity.
+    await coordinator.record_token(validator, "a" * 64, age_seconds=3 * 3600)
+    assert await coordinator.token(validator) is None
+    await coordinator.record_token(validator, "a" * 64)  # delivered again: current now
     assert await coordinator.token(validator) == "a" * 64
-    await coordinator.record_token(validator, "a" * 64)  # re-delivered: the age stays
-    await asyncio.sleep(0.6)
-    assert await coordinator.token(validator) is None  # too old to be worth a failure
-
     await coordinator.record_token(validator, "b" * 64)
+    assert await coordinator.token(validator) == "b" * 64
+    await coordinator.record_token(validator, "b" * 64, age_seconds=3 * 3600)  # an old copy
+    assert await coordinator.token(validator) == "b" * 64  # the latest sighting stays
     await coordinator.record_token(validator, "c" * 64, age_seconds=600)  # an older sighting
     assert await coordinator.token(validator) == "b" * 64
+
+
+async def test_tokens_retire_by_the_epoch_their_latest_sighting_proves(
+    redis_server: RedisServer, validator: str
+) -> None:
+    """Both backends on a 4 s rotation with 0.5 s skew: a token seen now is good for 3.5 to
+    7.5 s (the end of the epoch after that of `now - skew`, minus the skew), never longer;
+    seen again later, it is dated by that sighting (a round sends the current token)."""
+    budgets = dataclasses.replace(BUDGETS, token_rotation_seconds=4.0, token_clock_skew_seconds=0.5)
+    backends: list[BudgetCoordinator] = [
+        MemoryCoordinator(budgets),
+        RedisCoordinator.from_url(redis_server.url, budgets),
+    ]
+    try:
+        for backend in backends:
+            await backend.record_token(validator, "a" * 64)
+        now = time.time()
+        expires = token_expires_ms(int(now * 1000), 4000, 500) / 1000
+        assert 3.4 <= expires - now <= 7.5
+        for backend in backends:
+            assert await backend.token(validator) == "a" * 64
+        await asyncio.sleep(expires - time.time() - 0.3)
+        for backend in backends:
+            assert await backend.token(validator) == "a" * 64
+        await asyncio.sleep(0.6)
+        for backend in backends:
+            assert await backend.token(validator) is None
+            await backend.record_token(validator, "a" * 64)  # the validator sent it again
+            assert await backend.token(validator) == "a" * 64
+    finally:
+        for backend in backends:
+            await backend.close()
+
+
+@pytest.mark.parametrize(
+    ("seen_ms", "expires_ms"),
+    [
+        (7_200_000, 10_770_000),  # first moment of epoch 2: (1 + 2) h - 30 s (skew: epoch 1?)
+        (7_230_000, 14_370_000),  # 30 s into epoch 2: good until the end of epoch 3 - 30 s
+        (10_799_999, 14_370_000),  # last moment of epoch 2
+        (0, 3_570_000),  # the skew reaches back before the epoch 0
+    ],
+)
+def test_token_expiry_vectors(seen_ms: int, expires_ms: int) -> None:
+    assert token_expires_ms(seen_ms, 3_600_000, 30_000) == expires_ms
 
 
 async def test_one_push_at_a_time_per_validator_and_egress_ip(
     coordinator: BudgetCoordinator, validator: str
 ) -> None:
-    await coordinator.record_token(validator, "a" * 64)
-    await coordinator.token_accepted(validator, "a" * 64)
+    await _proven(coordinator, validator, "a" * 64)
     assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)
     busy = await coordinator.check(_push(validator, "hk-b"))
     assert isinstance(busy, Denied) and busy.rule is Rule.BUSY and busy.detail == "hk-a"
     # Other IPs, other validators and game-data requests are not held by the lease.
     assert isinstance(await coordinator.check(_push(validator, "hk-c", "203.0.113.99")), Grant)
     assert isinstance(await coordinator.check(_ask(validator, "hk-b")), Grant)
-    await coordinator.release(validator, "203.0.113.10", "hk-b")  # not hk-b's to give back
+    await coordinator.release(validator, IP, "hk-b")  # not hk-b's to give back
     assert isinstance(await coordinator.check(_push(validator, "hk-b")), Denied)
-    await coordinator.release(validator, "203.0.113.10", "hk-a")
+    await coordinator.release(validator, IP, "hk-a")
     assert isinstance(await coordinator.check(_push(validator, "hk-b")), Grant)
     # A holder that never gives the lease back (it died) loses it when the lease runs out.
     assert isinstance(await coordinator.check(_push(validator, "hk-a")), Denied)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from miner_runtime.budget.failsafe import FailClosedCoordinator, local_share
-from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate
+from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate, Rule
 from miner_runtime.budget.redis_backend import UNAVAILABLE, RedisCoordinator
 from sparket_devkit.services import RedisServer
 
@@ -66,6 +66,14 @@ async def test_an_outage_falls_back_to_the_local_share_and_recovers(
         assert coordinator.degraded
         # The local share: 5/s with no burst, so 200 ms apart from the first fallback.
         assert [b - a for a, b in itertools.pairwise(waits)] == pytest.approx([0.2] * 3, abs=0.05)
+        # Pushes wait for the shared store: alone, every runtime of an IP would spend a
+        # failure on a token a validator restart made stale.
+        await coordinator.record_token(ask.validator, "a" * 64)
+        push = Ask(ask.validator, ask.hotkey, ask.egress_ip, push=True)
+        for ask_store in (coordinator.acquire, coordinator.check):
+            held = await ask_store(push)
+            assert isinstance(held, Denied) and held.rule is Rule.STORE_DOWN
+            assert held.reason == "store_down: unreachable"
         await coordinator.pause(ask.validator, ask.egress_ip, 30, "cooldown")
         paused = await coordinator.acquire(ask)
         assert isinstance(paused, Denied) and paused.reason == "paused: cooldown"

@@ -31,7 +31,7 @@ def test_a_fleet_never_trips_the_validators_defences_and_uses_its_budget(
     # Both disruptions really happened and were felt.
     assert report.restarts == 1, summary
     assert report.hotkeys_that_saw_redis_down > 0, summary
-    # At most one failure per validator restart per egress IP (the canary's stale token).
+    # At most one failure per validator restart per egress IP (the one stale push).
     assert report.failures <= report.restarts * len(plan.groups), summary
     # Never a cooldown, a request in one (a violation), or a ban.
     for counter in (

@@ -1,8 +1,9 @@
 """Our Dendrite against a real bittensor Axon on loopback with generated hotkeys.
 
 Proves: the egress IP reported in the body is the configured one (no external lookup),
-the TCP source address is the one we bind, the body hash verifies, and each reply kind
-the Axon can produce becomes the right typed result.
+the TCP source address is the one we bind, the body hash verifies, each reply kind
+the Axon can produce becomes the right typed result, and the Dendrite's call history
+stays bounded however many calls it makes.
 """
 
 # No `from __future__ import annotations` here: Axon.attach inspects the forward function's
@@ -17,7 +18,7 @@ import pytest
 
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
 from miner_runtime.validator.client import send
-from miner_runtime.validator.dendrite import EgressDendrite
+from miner_runtime.validator.dendrite import SYNAPSE_HISTORY_KEPT, EgressDendrite
 from miner_runtime.validator.replies import ReplyKind
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
@@ -155,5 +156,29 @@ async def test_a_slow_validator_times_out_as_unreachable(
             dendrite, target(axon), SynapseType.GAME_DATA_REQUEST, {}, timeout_seconds=1
         )
         assert reply.kind is ReplyKind.UNREACHABLE and reply.status_code == 408
+    finally:
+        await dendrite.aclose_session()
+
+
+@pytest.mark.timeout(120)
+async def test_the_call_history_stays_bounded_over_many_calls(
+    validator_axon: tuple[bt.Axon, Recorder], tmp_path: Path
+) -> None:
+    """Stock bittensor appends every call to `synapse_history` and never trims it; ours
+    keeps the last few (bittensor still appends: the newest call is the last entry)."""
+    axon, recorder = validator_axon
+    recorder.reply = {"games": [], "retrieved_at": "2026-11-24T18:00:00+00:00"}
+    miner = generated_wallet(tmp_path, "miner")
+    dendrite = EgressDendrite(miner.hotkey, egress_ip=EGRESS_IP, source_address=EGRESS_IP)
+    calls = 200  # 25 times the bound; each call costs ~60 ms of CPU here (bittensor #3322)
+    try:
+        for _ in range(calls):
+            reply = await send(dendrite, target(axon), SynapseType.GAME_DATA_REQUEST, {})
+            assert reply.kind is ReplyKind.ACCEPTED, reply
+            assert len(dendrite.synapse_history) <= SYNAPSE_HISTORY_KEPT
+        assert len(recorder.seen) == calls  # every call reached the axon
+        assert len(dendrite.synapse_history) == SYNAPSE_HISTORY_KEPT
+        newest = dendrite.synapse_history[-1]
+        assert newest.dendrite.status_code == 200 and newest.dendrite.ip == EGRESS_IP
     finally:
         await dendrite.aclose_session()

@@ -130,3 +130,33 @@ def test_a_wallet_holding_a_coldkey_is_refused(serve_env: dict[str, str], tmp_pa
     assert result.returncode == 2
     assert "holds a coldkey private key" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("budget_env", "says"),
+    [
+        (
+            {"SPARKET_BUDGET__REDIS_URL": "redis://:pw-in-url-Qa71@127.0.0.1:1/0"},
+            "miner_runtime: invalid setting budget.redis_url (SPARKET_BUDGET__REDIS_URL): "
+            "must not carry credentials",
+        ),
+        (
+            {
+                "SPARKET_BUDGET__REDIS_URL": "redis://127.0.0.1:1/0",
+                "SPARKET_BUDGET__REDIS_PASSWORD_FILE": "/nonexistent/budget-redis/password",
+            },
+            "miner_runtime: invalid setting budget.redis_password_file "
+            "(SPARKET_BUDGET__REDIS_PASSWORD_FILE): cannot read /nonexistent/budget-redis/password",
+        ),
+    ],
+    ids=["password-in-url", "missing-password-file"],
+)
+def test_budget_redis_credentials_problems_stop_serve_with_one_line(
+    serve_env: dict[str, str], budget_env: dict[str, str], says: str
+) -> None:
+    """Caught at start, before anything is sent: not a Redis outage for ever after."""
+    result = run_serve(serve_env | budget_env)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(says)
+    assert "pw-in-url-Qa71" not in result.stderr + result.stdout

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from miner_runtime.protocol.models import (
     ConnectionInfo,
-    GameDataResponse,
     MarketKind,
     OddsPush,
     OddsSubmission,
@@ -19,6 +18,7 @@ from miner_runtime.protocol.models import (
     Price,
     Side,
 )
+from miner_runtime.protocol.snapshot import parse_game_data
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
 
 TOKEN = "ab" * 32
@@ -165,7 +165,9 @@ def test_game_data_parses_the_validators_snapshot() -> None:
         "retrieved_at": "2026-11-24T18:00:00+00:00",
         "window": {"lookahead_days": 14, "odds_window_days": 7},
     }
-    games = GameDataResponse.model_validate(snapshot).games
+    parsed = parse_game_data(snapshot)
+    assert not parsed.skipped
+    games = parsed.games
     assert [m.kind for m in games[0].markets] == [
         MarketKind.MONEYLINE,
         MarketKind.SPREAD,

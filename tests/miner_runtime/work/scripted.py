@@ -3,6 +3,7 @@ moves on (budgets and pauses then play out in test time, not wall time)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -23,11 +24,17 @@ class ScriptedLink:
     def __init__(self, answer: Answer | None = None) -> None:
         self.sent: list[tuple[str, SynapseType, dict[str, Any]]] = []
         self.answer: Answer = answer or (lambda v, t, p: (200, None, ACCEPTED))
+        # When set, a request stays in flight (after it was sent) until `hold` is set.
+        self.hold: asyncio.Event | None = None
+        self.in_flight = asyncio.Event()
 
     async def send(
         self, validator: NeuronView, message_type: SynapseType, payload: dict[str, Any]
     ) -> Reply:
         self.sent.append((validator.hotkey, message_type, payload))
+        self.in_flight.set()
+        if self.hold is not None:
+            await self.hold.wait()
         status, message, body = self.answer(validator, message_type, payload)
         return classify(
             status_code=status,

@@ -1,5 +1,6 @@
 """The gate is where one hotkey's reply becomes the whole fleet's caution (429s, tokens,
-canaries, failure budget); these tests run several gates on one shared budget store."""
+steering, failure budget, the push lease); these tests run several gates on one shared
+budget store."""
 
 import asyncio
 import datetime as dt
@@ -11,7 +12,7 @@ import pytest
 from scripted import ACCEPTED, NOW, Answer, Clock, ScriptedLink
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
-from miner_runtime.budget.model import Budgets, Rate
+from miner_runtime.budget.model import Ask, Budgets, Grant, Rate
 from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.validator.replies import Reply, ReplyKind
@@ -36,6 +37,20 @@ def rejected(error: str, message: str) -> Answer:
     return lambda v, t, p: (200, None, {"success": False, "error": error, "message": message})
 
 
+def _payload(push: bool) -> Callable[[str | None], dict[str, Any]]:
+    """What a request carries: odds with the token the final check gave, or nothing."""
+    return lambda token: {**ODDS, "token": token} if push else GAMES
+
+
+def game_data_pass() -> Pass:
+    """The pass of a game-data request that needed no wait (checked when admitted)."""
+    return Pass(push=False, token=None, checked=True)
+
+
+def push_pass(token: str) -> Pass:
+    return Pass(push=True, token=token, checked=True)
+
+
 @dataclass
 class Miner:
     """One hotkey of the fleet: its gate and the link only it sends through."""
@@ -51,8 +66,7 @@ class Miner:
         async with self.gate.turn(V1.hotkey, push=push) as admitted:
             if admitted is None:
                 return None
-            payload = {**ODDS, "token": admitted.token} if push else GAMES
-            return await self.gate.send(V1, message_type, payload, admitted)
+            return await self.gate.send(V1, message_type, _payload(push), admitted)
 
     async def admit(self, *, push: bool) -> Pass | None:
         """A turn that sends nothing (what the gate would let through right now)."""
@@ -139,7 +153,10 @@ async def test_token_invalid_parks_pushes_fleet_wide_until_a_new_token(
 ) -> None:
     a, b = fleet.miner("5MinerA"), fleet.miner("5MinerB")
     assert await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
-    assert not await b.gate.token_received(V1.hotkey, TOKEN_A, clock.now)  # already known
+    # New to B as well: every runtime that receives a changed token catches up ...
+    assert await b.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
+    # ... but the same token delivered again is nothing new.
+    assert not await b.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
     assert b.gate.status.budget(V1.hotkey).token_usable is True
     a.link.answer = rejected("token_invalid", "Token expired or invalid")
     reply = await a.request(SynapseType.ODDS_PUSH)
@@ -151,66 +168,62 @@ async def test_token_invalid_parks_pushes_fleet_wide_until_a_new_token(
     assert b.held_by == "no_token"
     assert b.refusals("no_token") == 1
     assert b.link.sent == []
-    assert await b.admit(push=False) == Pass()  # game data needs no token
+    assert await b.admit(push=False) == game_data_pass()  # game data needs no token
     # The rejected token arriving again changes nothing.
     assert not await b.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
     assert await b.admit(push=True) is None
 
     assert await b.gate.token_received(V1.hotkey, TOKEN_B, clock.now)
     assert b.gate.status.budget(V1.hotkey).token_usable is True
-    # A is still the canary of (validator, IP) within its lease: it proves the new token.
+    # A failed (an unproven token's failure, not a restart): the new token goes to A first.
     a.link.answer = accept
     assert await a.request(SynapseType.ODDS_PUSH) is not None
     assert a.link.sent[-1][2]["token"] == TOKEN_B
-    assert await b.admit(push=True) == Pass(TOKEN_B, proving=False)
+    assert await b.admit(push=True) == push_pass(TOKEN_B)
 
 
-async def test_canary_proves_a_new_token_while_others_wait_for_its_answer(
+async def test_a_turn_with_nothing_to_send_claims_neither_lease_nor_proof(
+    fleet: Fleet, clock: Clock
+) -> None:
+    """The canary role of old was claimed by asking: a runtime with nothing to send held
+    it while 15 others waited. Now only a push that leaves tries an unproven token."""
+    idle, busy = fleet.miner("5MinerIdle"), fleet.miner("5MinerBusy")
+    await idle.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
+    assert await idle.admit(push=True) == push_pass(TOKEN_A)  # planned nothing, sent nothing
+    reply = await busy.request(SynapseType.ODDS_PUSH)
+    assert reply is not None and reply.ok
+    assert busy.refusals("busy") is None and busy.refusals("steered") is None
+    proven = await fleet.coordinator.check(Ask(V1.hotkey, "5MinerIdle", IP, push=True))
+    assert proven == Grant(0.0, TOKEN_A, proving=False)
+
+
+async def test_an_unproven_token_is_steered_to_a_hotkey_that_already_failed(
     fleet: Fleet, clock: Clock
 ) -> None:
     a = fleet.miner("5MinerA")
-    await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
-    sleeps: list[float] = []
-
-    a_turn = a.gate.turn(V1.hotkey, push=True)
-    proving = await a_turn.__aenter__()
-    assert proving == Pass(TOKEN_A, proving=True)
-
-    async def b_sleep(seconds: float) -> None:
-        """B waits for the canary; meanwhile A's push is answered and its turn ends."""
-        sleeps.append(seconds)
-        if len(sleeps) == 1:
-            assert proving is not None
-            await a.gate.send(V1, SynapseType.ODDS_PUSH, {**ODDS, "token": TOKEN_A}, proving)
-            await a_turn.__aexit__(None, None, None)
-        clock.advance(seconds)
-
-    b = fleet.miner("5MinerB", sleep=b_sleep)
-    assert await b.admit(push=True) == Pass(TOKEN_A, proving=False)
-
-    assert sleeps == [fleet.coordinator.budgets.canary_retry_seconds]
-    assert len(a.link.sent) == 1
-    assert b.refusals("canary") is None  # it waited, it was not refused
-    assert b.held_by is None
-
-
-async def test_without_patience_a_hotkey_behind_the_canary_is_held(
-    fleet: Fleet, clock: Clock
-) -> None:
-    a = fleet.miner("5MinerA")
+    a.link.answer = rejected("rate_limited", "Rate limited: hotkey_rate_limit_per_second")
+    assert await a.request() is not None  # A is counted as failing on this IP
     await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
     slept: list[float] = []
 
     async def b_sleep(seconds: float) -> None:
         slept.append(seconds)
+        clock.advance(seconds)
 
-    b = fleet.miner("5MinerB", sleep=b_sleep, patience_seconds=0)
-    assert await a.admit(push=True) == Pass(TOKEN_A, proving=True)
-    assert await b.request(SynapseType.ODDS_PUSH) is None
-    assert b.held_by is not None and b.held_by.startswith("canary")
-    assert b.held_by == "canary: 5MinerA"
-    assert b.refusals("canary") == 1
-    assert slept == [] and b.link.sent == []
+    patient = fleet.miner("5MinerB", sleep=b_sleep)
+    reply = await patient.request(SynapseType.ODDS_PUSH)
+    # Nobody that failed tried the token within the steering window: B goes after it.
+    assert reply is not None and reply.ok
+    steer = fleet.coordinator.budgets
+    assert sum(slept) == pytest.approx(steer.steer_seconds, abs=steer.steer_retry_seconds)
+    assert patient.refusals("steered") is None  # it waited, it was not refused
+
+    impatient = fleet.miner("5MinerC", patience_seconds=0)
+    await fleet.coordinator.token_suspect(V1.hotkey)  # unproven again
+    assert await impatient.request(SynapseType.ODDS_PUSH) is None
+    assert impatient.held_by == "steered: 1 hotkeys failed"
+    assert impatient.refusals("steered") == 1
+    assert impatient.link.sent == []
 
 
 @pytest.mark.parametrize("status", [503, 408])
@@ -220,8 +233,9 @@ async def test_unreachable_pauses_the_ip_briefly_and_makes_the_token_suspect(
     a, b = fleet.miner("5MinerA"), fleet.miner("5MinerB")
     await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
     assert await a.request(SynapseType.ODDS_PUSH) is not None  # proven by A's push
-    clock.advance(600)  # long after: no hotkey holds the canary lease any more
-    assert await b.admit(push=True) == Pass(TOKEN_A, proving=False)
+    ask = Ask(V1.hotkey, "5MinerB", IP, push=True)
+    assert await fleet.coordinator.check(ask) == Grant(0.0, TOKEN_A, proving=False)
+    await fleet.coordinator.release(V1.hotkey, IP, "5MinerB")
 
     a.link.answer = lambda v, t, p: (status, "Service unavailable", p)
     reply = await a.request(SynapseType.ODDS_PUSH)
@@ -233,14 +247,12 @@ async def test_unreachable_pauses_the_ip_briefly_and_makes_the_token_suspect(
     assert await b.admit(push=True) is None
     clock.advance(0.5)
 
-    # The validator may have restarted with a new token: one canary probes it first.
-    canary = await b.admit(push=True)
-    assert canary == Pass(TOKEN_A, proving=True)
-    assert await a.admit(push=True) is None
-    assert a.held_by == "canary: 5MinerB"
-    assert a.refusals("canary") == 1
-    await b.gate.send(V1, SynapseType.ODDS_PUSH, {**ODDS, "token": TOKEN_A}, canary)
-    assert await a.admit(push=True) == Pass(TOKEN_A, proving=False)
+    # The validator may have restarted: the token is unproven until a push is accepted.
+    assert await fleet.coordinator.check(ask) == Grant(0.0, TOKEN_A, proving=True)
+    await fleet.coordinator.release(V1.hotkey, IP, "5MinerB")
+    reply = await b.request(SynapseType.ODDS_PUSH)
+    assert reply is not None and reply.ok
+    assert await fleet.coordinator.check(ask) == Grant(0.0, TOKEN_A, proving=False)
 
 
 async def test_a_grant_that_waited_is_checked_again_before_it_leaves(clock: Clock) -> None:
@@ -269,9 +281,8 @@ async def test_a_grant_that_waited_is_checked_again_before_it_leaves(clock: Cloc
     assert a.gate.metrics.registry.get_sample_value("sparket_miner_budget_wait_seconds_count") == 1
 
 
-async def test_failure_budget_keeps_new_hotkeys_off_an_ip_two_have_failed_on(
-    fleet: Fleet, clock: Clock
-) -> None:
+async def test_failure_budget_keeps_new_hotkeys_off_an_ip_at_the_limit(clock: Clock) -> None:
+    fleet = Fleet(clock, Budgets(failing_hotkeys_limit=2))
     a, b, c = fleet.miner("5MinerA"), fleet.miner("5MinerB"), fleet.miner("5MinerC")
     elsewhere = fleet.miner("5MinerD", OTHER_IP)
     a.link.answer = rejected("rate_limited", "Rate limited: hotkey_rate_limit_per_second")
@@ -291,13 +302,13 @@ async def test_failure_budget_keeps_new_hotkeys_off_an_ip_two_have_failed_on(
     assert c.link.sent == []
     assert c.held_by is not None and c.held_by.startswith("failure_budget")
     assert c.refusals("failure_budget") == 1
-    assert await elsewhere.admit(push=False) == Pass()  # another IP has its own budget
+    assert await elsewhere.admit(push=False) == game_data_pass()  # another IP: its own
 
     assert await a.admit(push=False) is None  # its own pause first
     assert a.held_by == "paused: rate_limited"
     clock.advance(PENALISED_PAUSE)
     for failed in (a, b):
-        assert await failed.admit(push=False) == Pass()
+        assert await failed.admit(push=False) == game_data_pass()
         assert failed.refusals("failure_budget") is None
     assert await c.admit(push=False) is None
     assert c.refusals("failure_budget") == 2
@@ -313,9 +324,9 @@ async def test_internal_error_pauses_every_hotkey_on_the_ip(fleet: Fleet, clock:
     assert b.held_by == "paused: internal_error"
     assert b.refusals("paused") == 1
     assert b.link.sent == []
-    assert await c.admit(push=False) == Pass()
+    assert await c.admit(push=False) == game_data_pass()
     clock.advance(PENALISED_PAUSE)
-    assert await b.admit(push=False) == Pass()
+    assert await b.admit(push=False) == game_data_pass()
 
 
 async def test_a_hotkey_rate_limit_pauses_only_that_hotkey(fleet: Fleet, clock: Clock) -> None:
@@ -359,21 +370,31 @@ async def test_one_push_in_flight_per_egress_ip_so_a_stale_token_fails_once(
     fleet: Fleet, clock: Clock
 ) -> None:
     """A validator restart nobody noticed: the proven token is stale. B's push waits for
-    A's to be answered, learns the token is gone, and never leaves."""
+    A's to be answered, learns the token is gone, and never leaves; A's failure is the
+    evidence of the restart, so the fleet's failure memory of that validator starts over
+    with A alone."""
     a, b = fleet.miner("5MinerA"), fleet.miner("5MinerB")
     await a.gate.token_received(V1.hotkey, TOKEN_A, clock.now)
     assert (await a.request(SynapseType.ODDS_PUSH)) is not None  # proven
+    for earlier in ("5MinerX", "5MinerY", "5MinerZ"):  # failures of the validator's last life
+        await fleet.coordinator.record_failure(V1.hotkey, IP, earlier)
     a.link.answer = rejected("token_invalid", "Token expired or invalid")
-    a_turn = a.gate.turn(V1.hotkey, push=True)
-    admitted = await a_turn.__aenter__()
-    assert admitted == Pass(TOKEN_A, proving=False)
+    a.link.hold = asyncio.Event()
+    a_push = asyncio.create_task(a.request(SynapseType.ODDS_PUSH))
+    await a.link.in_flight.wait()  # A holds the lease: its push is on the wire
 
-    b_turn = asyncio.create_task(b.request(SynapseType.ODDS_PUSH))
+    b_push = asyncio.create_task(b.request(SynapseType.ODDS_PUSH))
     await asyncio.sleep(0.05)  # B has its slot and waits for A's push lease
-    assert not b_turn.done() and b.link.sent == []
-    await a.gate.send(V1, SynapseType.ODDS_PUSH, {**ODDS, "token": TOKEN_A}, admitted)
-    await a_turn.__aexit__(None, None, None)  # token_invalid learnt, then the lease given back
-    assert await b_turn is None
+    assert not b_push.done() and b.link.sent == []
+    a.link.hold.set()  # token_invalid is learnt, then the lease given back
+    reply = await a_push
+    assert reply is not None and reply.error == "token_invalid"
+    assert await b_push is None
     assert b.link.sent == []
     assert b.held_by == "no_token"
     assert b.refusals("no_token") == 1
+    assert a.gate.status.budget(V1.hotkey).failing_hotkeys == 1
+    restarts = a.gate.metrics.registry.get_sample_value(
+        "sparket_miner_validator_restarts_seen_total", {"validator": V1.hotkey}
+    )
+    assert restarts == 1

@@ -174,6 +174,35 @@ async def test_a_timeout_leaves_rows_in_doubt_and_never_resends_them(
     assert report.skipped == 50  # the in-doubt batch counts as stored: not sent twice
 
 
+@pytest.mark.parametrize(
+    ("status", "message", "resent"),
+    [
+        # bittensor's ClientConnectorError: the connection failed, nothing was delivered.
+        (503, "Service unavailable at 127.0.0.1:9001/SparketSynapse", 120),
+        # A dropped connection may have been processed: in doubt, like a timeout.
+        (503, "Service disconnected: Server disconnected", 70),
+    ],
+)
+async def test_a_refused_connection_frees_its_rows_a_dropped_one_does_not(
+    submitter: Submitter,
+    link: ScriptedLink,
+    clock: Clock,
+    store: Store,
+    status: int,
+    message: str,
+    resent: int,
+) -> None:
+    """A validator restarting refuses connections for a moment: the batch never reached
+    it, so the same prices go again in the same minute once it is back."""
+    link.answer = lambda v, t, p: (status, message, p)
+    await submitter.odds_cycle([V1])
+    submitter.gate.backoff = type(submitter.gate.backoff)()  # forget the pause for this test
+    link.answer = lambda v, t, p: (200, None, ACCEPTED)
+    clock.advance(10)  # past the IP's 2 s pause; the same 60 s bucket, the same prices
+    report = await submitter.odds_cycle([V1])
+    assert report.submitted == resent
+
+
 async def test_no_token_means_no_pushes_but_game_data_flows(
     store: Store, link: ScriptedLink, clock: Clock
 ) -> None:
@@ -258,3 +287,40 @@ def test_last_hour_counts_only_replies_of_the_last_hour() -> None:
     assert status.last_hour(NOW + dt.timedelta(minutes=61)) == (1, 1)
     assert status.last_hour(NOW + dt.timedelta(minutes=111)) == (0, 0)
     assert status.tallies["v1"].accepted == 1  # totals are kept; only the window forgets
+
+
+async def test_game_sync_keeps_what_it_knows_and_counts_the_rest_by_reason(
+    store: Store, link: ScriptedLink, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A validator added a league, a market kind and a field, and sent one game our store
+    cannot hold: the rest is synced, the skips are counted, each new reason logged once."""
+    raw_games = [g.model_dump(mode="json") for g in games(100)]
+    for raw in raw_games[9::10]:
+        raw.update(league="ncaaf", sport="cfb")
+    raw_games[0]["markets"].append({"market_id": 5000, "kind": "PLAYER_PROP", "line": 0.5})
+    raw_games[1]["broadcast"] = {"tv": "CBS"}
+    raw_games[2]["home_team"] = "x" * 300  # VARCHAR(255): PostgreSQL would refuse the write
+    snapshot = {"games": raw_games, "retrieved_at": NOW.isoformat(), "new_section": [1]}
+    link.answer = lambda v, t, p: (200, None, snapshot)
+    submitter = Submitter(
+        store=store, gate=gate_for(link, clock), pricing=MovingEngine(), batch_size=50, now=clock
+    )
+    expected = {"unknown_league": 10, "unknown_kind": 1, "malformed_game": 1}
+
+    with caplog.at_level("WARNING", logger="miner_runtime.work.submitter"):
+        assert await submitter.sync_games([V1]) == 89
+        clock.advance(300)
+        assert await submitter.sync_games([V1]) == 89  # the next sync: same snapshot
+
+    active = store.active_markets(clock.now)
+    assert len(active) == 89 * 2  # every known market of every known game, none other
+    assert {m.event_id for m in active}.isdisjoint({10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 3})
+    assert 5000 not in {m.market_id for m in active}
+    assert submitter.status.games_synced == 89
+    assert submitter.status.games_skipped == expected  # the last reply's, not a running sum
+    metric = submitter.metrics.registry.get_sample_value
+    for reason, count in expected.items():
+        assert metric("sparket_miner_game_data_skipped_total", {"reason": reason}) == 2 * count
+    logged = [r for r in caplog.records if r.getMessage() == "fetch_game_data_skipped"]
+    assert sorted(r.sparket_fields["reason"] for r in logged) == sorted(expected)  # type: ignore[attr-defined]
+    assert {r.sparket_fields["example"] for r in logged} >= {"ncaaf", "PLAYER_PROP"}  # type: ignore[attr-defined]

@@ -37,6 +37,12 @@ UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
 BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
 CHARLIE = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy"
+# What the chart passes for a production Redis with AUTH and TLS (docs/install.md).
+BUDGET_SECRET = config.BudgetRedisSecret("budget-redis", password_key="password", ca_key="ca.crt")
+BUDGET_DEFAULTS = {
+    "budget": {"redis_url": "rediss://budgets.example:6380/0", "redis_username": "sparket"}
+}
 DEFAULT_IMAGE = "ghcr.io/sparket/miner-runtime:0.1.0"
 
 
@@ -50,6 +56,8 @@ class Sample:
     advertised_ip: str
     advertised_port: int
     egress_ip: str
+    budget_secret: config.BudgetRedisSecret | None = None
+    runtime_defaults: dict[str, Any] | None = None
 
     def miner(self, **spec_changes: Any) -> v1alpha1.SparketMiner:
         body = copy.deepcopy(self.body)
@@ -144,9 +152,23 @@ SAMPLES = [
         advertised_port=30194,
         egress_ip="192.0.2.1",
     ),
+    Sample(
+        name="nodeport-budget-redis-secret",
+        body=_body(
+            "dave",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            {"hotkey": DAVE, "wallet": {"secretName": "dave-hotkey"}, "leagues": ["nfl"]},
+        ),
+        node=None,
+        advertised_ip="203.0.113.11",
+        advertised_port=31235,
+        egress_ip="203.0.113.11",
+        budget_secret=BUDGET_SECRET,
+        runtime_defaults=BUDGET_DEFAULTS,
+    ),
 ]
 SAMPLE_IDS = [sample.name for sample in SAMPLES]
-MINIMAL, LOAD_BALANCER, PINNED = SAMPLES
+MINIMAL, LOAD_BALANCER, PINNED, BUDGET_REDIS = SAMPLES
 
 
 def _desired(sample: Sample, miner: v1alpha1.SparketMiner | None = None) -> list[dict[str, Any]]:
@@ -158,6 +180,8 @@ def _desired(sample: Sample, miner: v1alpha1.SparketMiner | None = None) -> list
         egress_ip=sample.egress_ip,
         image=DEFAULT_IMAGE,
         image_pull_policy="IfNotPresent",
+        runtime_defaults=sample.runtime_defaults,
+        budget_secret=sample.budget_secret,
     )
 
 
@@ -196,6 +220,8 @@ def _document(sample: Sample) -> dict[str, Any]:
         advertised_ip=sample.advertised_ip,
         advertised_port=sample.advertised_port,
         egress_ip=sample.egress_ip,
+        defaults=sample.runtime_defaults,
+        budget_secret=sample.budget_secret,
     )
 
 
@@ -321,7 +347,7 @@ def test_env_holds_file_names_only_never_key_material(sample: Sample) -> None:
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 def test_the_wallet_volume_projects_exactly_the_two_public_layout_items(sample: Sample) -> None:
     ref = sample.miner().spec.wallet
-    (volume,) = [v for v in _pod_spec(sample)["volumes"] if "secret" in v]
+    (volume,) = [v for v in _pod_spec(sample)["volumes"] if v["name"] == workload.WALLET_VOLUME]
     secret = volume["secret"]
     assert secret["secretName"] == ref.secret_name
     assert secret["defaultMode"] == 0o440
@@ -354,6 +380,87 @@ def test_the_runtime_loads_the_wallet_as_the_pod_mounts_it(tmp_path: Path) -> No
     loaded = load_wallet(settings)
 
     assert loaded.hotkey.ss58_address == source.hotkey.ss58_address
+
+
+def test_the_budget_redis_secret_is_mounted_read_only_with_only_the_named_keys() -> None:
+    secrets = [v for v in _pod_spec(BUDGET_REDIS)["volumes"] if "secret" in v]
+    (volume,) = [v for v in secrets if v["name"] == workload.BUDGET_SECRET_VOLUME]
+    assert volume["secret"] == {
+        "secretName": "budget-redis",
+        "defaultMode": 0o440,
+        "items": [
+            {"key": "password", "path": "password"},
+            {"key": "ca.crt", "path": "ca.crt"},
+        ],
+    }
+    (mount,) = [
+        m
+        for m in _miner_container(BUDGET_REDIS)["volumeMounts"]
+        if m["name"] == workload.BUDGET_SECRET_VOLUME
+    ]
+    assert mount == {
+        "name": workload.BUDGET_SECRET_VOLUME,
+        "mountPath": config.BUDGET_SECRET_ROOT,
+        "readOnly": True,
+    }
+    # The model sidecar, had it one, would not get it; nor does a miner without the setting.
+    for sample in (MINIMAL, LOAD_BALANCER, PINNED):
+        names = {v["name"] for v in _pod_spec(sample)["volumes"]}
+        assert workload.BUDGET_SECRET_VOLUME not in names
+
+
+def test_the_budget_redis_secret_keys_map_to_fixed_files_whatever_their_names() -> None:
+    renamed = config.BudgetRedisSecret(
+        "bitnami-redis", password_key="redis-password", sentinel_password_key="sentinel-pw"
+    )
+    assert renamed.items() == [
+        ("redis-password", "password", "redis_password_file"),
+        ("sentinel-pw", "sentinel-password", "sentinel_password_file"),
+    ]
+    assert renamed.runtime_settings() == {
+        "redis_password_file": f"{config.BUDGET_SECRET_ROOT}/password",
+        "sentinel_password_file": f"{config.BUDGET_SECRET_ROOT}/sentinel-password",
+    }
+
+
+def test_the_config_names_the_budget_files_and_holds_no_credential() -> None:
+    document = _document(BUDGET_REDIS)
+    assert document["budget"] == {
+        "redis_url": "rediss://budgets.example:6380/0",
+        "redis_username": "sparket",
+        "redis_password_file": f"{config.BUDGET_SECRET_ROOT}/password",
+        "redis_tls_ca_file": f"{config.BUDGET_SECRET_ROOT}/ca.crt",
+    }
+    env = _miner_container(BUDGET_REDIS)["env"]
+    assert all(set(var) == {"name", "value"} for var in env)  # no valueFrom a Secret
+    assert "budget" not in _document(MINIMAL)
+
+
+def test_the_runtime_reads_the_budget_secret_as_the_pod_mounts_it(tmp_path: Path) -> None:
+    """Lay the volume's items out as the kubelet would and let the runtime read them with
+    the rendered config: the password arrives whole, the CA bundle parses."""
+    from miner_runtime.budget.factory import redis_access
+    from miner_runtime.settings import BudgetSettings
+    from sparket_devkit.pki import make_server_pki
+
+    pki = make_server_pki(tmp_path / "pki", common_name="budgets")
+    data = {"password": b"pw-from-secret\n", "ca.crt": pki.ca_cert.read_bytes()}
+    (volume,) = [
+        v for v in _pod_spec(BUDGET_REDIS)["volumes"] if v["name"] == workload.BUDGET_SECRET_VOLUME
+    ]
+    mount = tmp_path / config.BUDGET_SECRET_ROOT.lstrip("/")
+    mount.mkdir(parents=True)
+    for item in volume["secret"]["items"]:
+        (mount / item["path"]).write_bytes(data[item["key"]])
+    budget = {
+        name: str(tmp_path / value.lstrip("/")) if name.endswith("_file") else value
+        for name, value in _document(BUDGET_REDIS)["budget"].items()
+    }
+
+    access = redis_access(BudgetSettings(**budget))
+
+    assert access.password == "pw-from-secret" and access.username == "sparket"
+    assert access.ca_pem == pki.ca_cert.read_text().rstrip("\n")
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)

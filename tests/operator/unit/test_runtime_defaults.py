@@ -164,3 +164,92 @@ def test_a_bad_value_stops_the_process_with_one_line_and_exit_2(tmp_path: Path) 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "SPARKET_OPERATOR_RUNTIME_DEFAULTS" in lines[0] and "wallet.name" in lines[0]
+
+
+# --- the budget Redis's credentials Secret ---------------------------------------------
+
+
+def test_a_budget_redis_secret_is_mounted_for_every_miner(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARKET_OPERATOR_RUNTIME_DEFAULTS", json.dumps(DEFAULTS))
+    monkeypatch.setenv("SPARKET_OPERATOR_BUDGET_REDIS_SECRET", "budget-redis")
+    monkeypatch.setenv("SPARKET_OPERATOR_BUDGET_REDIS_CA_KEY", "ca.crt")
+    settings = load_settings()
+    assert settings.budget_secret == config.BudgetRedisSecret(
+        "budget-redis", password_key="password", ca_key="ca.crt", sentinel_password_key=None
+    )
+    monkeypatch.setenv("SPARKET_OPERATOR_BUDGET_REDIS_SECRET", "")
+    assert load_settings().budget_secret is None
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"SPARKET_OPERATOR_BUDGET_REDIS_SECRET": "budget-redis"},
+            "needs a budget Redis in SPARKET_OPERATOR_RUNTIME_DEFAULTS",
+        ),
+        (
+            {
+                "SPARKET_OPERATOR_RUNTIME_DEFAULTS": json.dumps(DEFAULTS),
+                "SPARKET_OPERATOR_BUDGET_REDIS_SECRET": "budget-redis",
+                "SPARKET_OPERATOR_BUDGET_REDIS_PASSWORD_KEY": "",
+            },
+            "names a Secret but no key to mount from it",
+        ),
+        (
+            {
+                "SPARKET_OPERATOR_RUNTIME_DEFAULTS": json.dumps(DEFAULTS),
+                "SPARKET_OPERATOR_BUDGET_REDIS_SECRET": "budget-redis",
+                "SPARKET_OPERATOR_BUDGET_REDIS_CA_KEY": "password",
+            },
+            "must name different keys",
+        ),
+        (
+            {"SPARKET_OPERATOR_BUDGET_REDIS_SECRET": "Budget_Redis"},
+            "invalid setting SPARKET_OPERATOR_BUDGET_REDIS_SECRET:",
+        ),
+        (
+            {"SPARKET_OPERATOR_BUDGET_REDIS_CA_KEY": "ca/crt"},
+            "invalid setting SPARKET_OPERATOR_BUDGET_REDIS_CA_KEY:",
+        ),
+    ],
+    ids=["no-redis", "no-key", "same-key-twice", "bad-secret-name", "bad-key"],
+)
+def test_a_budget_secret_setting_that_cannot_work_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], says: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "setting", ["redis_password_file", "redis_tls_ca_file", "sentinel_password_file"]
+)
+def test_the_budget_secret_files_are_the_operators_to_name(setting: str) -> None:
+    problem = config.runtime_defaults_problem({"budget": {setting: "/somewhere/else"}})
+    assert (
+        problem
+        == f"budget.{setting} is set by the operator for each miner, not by runtime defaults"
+    )
+
+
+def test_the_runtime_accepts_the_document_with_the_budget_secret() -> None:
+    from miner_runtime.settings import Settings
+
+    secret = config.BudgetRedisSecret("budget-redis", ca_key="ca.crt")
+    defaults = {"budget": {"redis_url": "rediss://budgets.example:6380/0"}}
+    document = config.runtime_config(
+        _miner().spec,
+        advertised_ip="203.0.113.10",
+        advertised_port=30001,
+        egress_ip="203.0.113.10",
+        defaults=defaults,
+        budget_secret=secret,
+    )
+    budget = Settings(**document).budget
+    assert budget.redis_password_file == Path(config.BUDGET_SECRET_ROOT) / "password"
+    assert budget.redis_tls_ca_file == Path(config.BUDGET_SECRET_ROOT) / "ca.crt"
+    assert budget.tls

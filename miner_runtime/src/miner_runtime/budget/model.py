@@ -51,23 +51,40 @@ class Budgets:
     # for when it comes within reach. A long horizon lets a queue on one budget (a busy
     # egress IP) push the fleet's schedule far ahead and leave its nearer slots unused.
     max_wait_seconds: float = 1.0
-    # The validator puts an IP in cooldown once 5 distinct hotkeys have failed from it
-    # within 24 h. Once `failing_hotkeys_limit - 1` distinct hotkeys have failed on a
-    # (validator, egress IP), only those may still send there: a new one could be the
-    # `failing_hotkeys_limit`-th.
-    failing_hotkeys_limit: int = 3
+    # The failure budget (docs/decisions.md § Fleet budgets, "failure memory"). The
+    # validator puts an IP in cooldown once 5 distinct hotkeys have failed from it within
+    # one process's life (validator-facts.md § Failures). Once `failing_hotkeys_limit`
+    # distinct hotkeys have failed on a (validator, egress IP) in the validator's current
+    # life, only those may still send there: one more would be the validator's 5th.
+    failing_hotkeys_limit: int = 4
+    # Our memory of a failure is never longer than the validator's: 24 h, or until the
+    # evidence of a restart (the validator forgets everything but bans when it restarts).
     failure_memory_seconds: float = 24 * 3600.0
-    # A token older than this is not used (validator-defences.md §8: tokens live 2 h).
-    token_max_age_seconds: float = 2 * 3600.0
-    # While a token is unproven (new since the last accepted push), only the canary hotkey
-    # of each (validator, egress IP) pushes; it stays canary while it asked within this.
-    canary_lease_seconds: float = 120.0
-    # How soon a hotkey waiting for the canary's answer (or for a token) should ask again.
-    canary_retry_seconds: float = 0.25
-    # One push in flight per (validator, egress IP): the lease outlasts a push's timeout
-    # (12 s) in case its holder dies; others ask again this soon.
+    # Tokens are HMAC(secret, floor(t / rotation)); the validator accepts the current and
+    # the previous epoch, so a token received in epoch E is good until the end of E + 1.
+    token_rotation_seconds: float = 3600.0
+    # How late a token may be seen after the validator took it for a CONNECTION_INFO round
+    # (the round's delivery time) plus the clock skew between Redis, which dates sightings,
+    # and the validator: the epoch is taken from `last seen - skew`, the token retired
+    # `skew` early.
+    token_clock_skew_seconds: float = 60.0
+    # How soon a push without a usable token asks again (it is not waited out: a new token
+    # brings a catch-up of its own).
+    no_token_retry_seconds: float = 1.0
+    # While a token is unproven (no push accepted with it yet), the push that tries it may
+    # fail; it is steered to a hotkey the validator already counts as failing on this IP,
+    # if any: other hotkeys wait up to this long for one of those to try it first.
+    steer_seconds: float = 3.0
+    # How soon a hotkey held back by steering should ask again.
+    steer_retry_seconds: float = 0.1
+    # One push in flight per (validator, egress IP), covering the send and what its reply
+    # teaches; the lease outlasts a push's timeout (12 s) in case its holder dies.
     push_lease_seconds: float = 15.0
     busy_retry_seconds: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.token_clock_skew_seconds * 4 > self.token_rotation_seconds:
+            raise ValueError("token_clock_skew_seconds must be at most a quarter of the rotation")
 
     def rates(self) -> tuple[Rate, Rate, Rate]:
         """In the order the backends check them: fleet, egress IP, hotkey."""
@@ -89,7 +106,7 @@ class Ask:
 class Grant:
     """Send after sleeping `wait` seconds; the slot is reserved. For a push, `token` is the
     validator's token this hotkey may push with (a check just before sending confirms it),
-    and `proving` says it is unproven and this hotkey is the canary: report the answer."""
+    and `proving` says no push with it was accepted yet: its answer proves or parks it."""
 
     wait: float
     token: str | None = None
@@ -100,17 +117,18 @@ class Rule(enum.StrEnum):
     """Which rule refused a request (a bounded set: it labels metrics)."""
 
     PAUSED = "paused"  # a 429, an internal error or an unreachable validator on this IP
-    FAILURE_BUDGET = "failure_budget"  # limit - 1 distinct hotkeys failed here in 24 h
-    NO_TOKEN = "no_token"  # a push without a usable token: none, too old, or rejected
-    CANARY = "canary"  # the token is unproven and another hotkey is proving it
+    FAILURE_BUDGET = "failure_budget"  # `limit` hotkeys failed here in the validator's life
+    NO_TOKEN = "no_token"  # a push without a usable token: none, past its epoch, or rejected
+    STEERED = "steered"  # an unproven token: a hotkey the validator counts tries it first
     BUSY = "busy"  # another hotkey's push to this validator from this IP is in flight
+    STORE_DOWN = "store_down"  # a push while the shared store cannot answer: it waits
     BUDGET = "budget"  # the earliest slot is further out than max_wait_seconds
 
 
 @dataclass(frozen=True)
 class Denied:
     """Do not send; ask again after `retry_after` seconds. `rule` says which rule refused,
-    `detail` the specifics (the pause's reason, the canary's hotkey, ...)."""
+    `detail` the specifics (the pause's reason, the lease holder, ...)."""
 
     retry_after: float
     rule: Rule
@@ -122,3 +140,25 @@ class Denied:
 
 
 Decision = Grant | Denied
+
+
+@dataclass(frozen=True)
+class FailureMemory:
+    """What the fleet remembers of a validator after a failure: how many distinct hotkeys
+    failed on this egress IP in the validator's current life, and whether this failure was
+    the evidence of a restart (a new life: the validator forgot every earlier failure)."""
+
+    distinct: int
+    restarted: bool = False
+
+
+def token_expires_ms(seen_ms: int, rotation_ms: int, skew_ms: int) -> int:
+    """When a token last seen at `seen_ms` stops being accepted, with `skew_ms` spared on
+    both sides. A sighting proves the token was current when its CONNECTION_INFO round
+    began, at most `skew` earlier (the round's delivery, our clock ahead of the
+    validator's): its epoch E is at least that of `seen - skew`. The validator accepts
+    epochs E and E - 1, so the token lives until (E + 2) x rotation, less `skew` for the
+    validator's clock ahead of ours. A later sighting of the same token proves a later
+    epoch: it is re-dated by every re-delivery (budget/lua/token.lua computes the same)."""
+    epoch = (seen_ms - skew_ms) // rotation_ms
+    return (epoch + 2) * rotation_ms - skew_ms

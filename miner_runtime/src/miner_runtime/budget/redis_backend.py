@@ -1,7 +1,7 @@
 """The budget rules for a fleet, in Redis: one atomic Lua script per operation.
 
 One acquire is one round trip (EVALSHA) that checks the pause, the failure budget, the
-token and the canary and all three budgets and reserves the slot: three commands inside
+token and all three budgets and reserves the slot: three commands inside
 Redis (TIME, HMGET, HSET) on one hash per validator, whose name carries the validator as a
 Redis Cluster hash tag. A check (the gates alone, just before a send that waited) is the
 same script in its other mode. Scripts are
@@ -18,12 +18,18 @@ from importlib import resources
 
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
-from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
-from miner_runtime.budget.model import Ask, Budgets, Decision, Denied, Grant, Rule
+from miner_runtime.budget import connection
+from miner_runtime.budget.model import (
+    Ask,
+    Budgets,
+    Decision,
+    Denied,
+    FailureMemory,
+    Grant,
+    Rule,
+)
 
 PREFIX = "sparket"
 
@@ -55,8 +61,8 @@ def acquire_keys(ask: Ask) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def canary_field(egress_ip: str) -> str:
-    return f"canary:{egress_ip}"
+def steer_field(egress_ip: str) -> str:
+    return f"steer:{egress_ip}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -91,11 +97,14 @@ class RedisCoordinator:
             budgets.failing_hotkeys_limit,
             self._memory_ms,
         )
-        self._max_age_ms = round(budgets.token_max_age_seconds * 1000)
-        self._canary_args = (
-            round(budgets.canary_lease_seconds * 1000),
-            round(budgets.canary_retry_seconds * 1000),
-            self._max_age_ms,
+        self._epoch_args = (
+            round(budgets.token_rotation_seconds * 1000),
+            round(budgets.token_clock_skew_seconds * 1000),
+        )
+        self._no_token_retry_ms = round(budgets.no_token_retry_seconds * 1000)
+        self._steer_args = (
+            round(budgets.steer_seconds * 1000),
+            max(1, round(budgets.steer_retry_seconds * 1000)),
         )
         self._lease_args = (
             round(budgets.push_lease_seconds * 1000),
@@ -103,15 +112,18 @@ class RedisCoordinator:
         )
 
     @classmethod
-    def from_url(cls, url: str, budgets: Budgets, *, timeout: float = 0.5) -> RedisCoordinator:
+    def from_url(
+        cls,
+        url: str,
+        budgets: Budgets,
+        *,
+        timeout: float = 0.5,
+        access: connection.RedisAccess | None = None,
+    ) -> RedisCoordinator:
         """A client that fails fast (no retries, short timeouts): an unreachable Redis
         must hand over to the fail-closed local share at once, not after seconds."""
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
+        access = access or connection.RedisAccess()
+        client = connection.url_client(url, timeout=timeout, access=access)
         return cls(client, budgets, timeout=timeout)
 
     @classmethod
@@ -122,20 +134,14 @@ class RedisCoordinator:
         budgets: Budgets,
         *,
         timeout: float = 0.5,
+        tls: bool = False,
+        access: connection.RedisAccess | None = None,
     ) -> RedisCoordinator:
         """The master Sentinel names for `service`, found again after a failover."""
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            sentinels,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+        client, sentinel_clients = connection.sentinel_clients(
+            sentinels, service, timeout=timeout, tls=tls, access=access or connection.RedisAccess()
         )
-        client = sentinel.master_for(
-            service,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
-        return cls(client, budgets, sentinels=sentinel.sentinels, timeout=timeout)
+        return cls(client, budgets, sentinels=sentinel_clients, timeout=timeout)
 
     async def acquire(self, ask: Ask) -> Decision:
         return await self._gatekeeper(ask, "reserve")
@@ -148,8 +154,20 @@ class RedisCoordinator:
         the script (restart, failover) gets it loaded again and the call repeated."""
         key, *fields = acquire_keys(ask)
         ip = ask.egress_ip
-        push = (1 if ask.push else 0, canary_field(ip), *self._canary_args, mode)
-        command = (1, key, *fields, *self._args, *push, lease_field(ip), *self._lease_args)
+        command = (
+            1,
+            key,
+            *fields,
+            *self._args,
+            1 if ask.push else 0,
+            mode,
+            *self._epoch_args,
+            self._no_token_retry_ms,
+            steer_field(ip),
+            *self._steer_args,
+            lease_field(ip),
+            *self._lease_args,
+        )
         try:
             reply = await self.client.execute_command(  # type: ignore[no-untyped-call]
                 "EVALSHA", self._acquire_sha, *command
@@ -181,28 +199,34 @@ class RedisCoordinator:
         seconds = max(0.01, min(at_most, self._blocking_cap))
         await self.client.blpop([_wake_key(validator, egress_ip)], timeout=seconds)  # type: ignore[misc]
 
-    async def record_failure(self, validator: str, egress_ip: str, hotkey: str) -> int:
-        count = await self._record_failure(
-            keys=[_tag(validator)], args=[f"failing:{egress_ip}", hotkey, self._memory_ms]
+    async def record_failure(
+        self, validator: str, egress_ip: str, hotkey: str, rejected_token: str | None = None
+    ) -> FailureMemory:
+        distinct, restarted = await self._record_failure(
+            keys=[_tag(validator)],
+            args=[
+                f"failing:{egress_ip}",
+                hotkey,
+                self._memory_ms,
+                rejected_token or "",
+                *self._epoch_args,
+            ],
         )
-        return int(count)
+        return FailureMemory(int(distinct), restarted == 1)
 
     async def record_token(self, validator: str, token: str, age_seconds: float = 0.0) -> None:
         age_ms = max(0, round(age_seconds * 1000))
         await self._token(keys=[_tag(validator)], args=["record", token, age_ms])
 
     async def token(self, validator: str) -> str | None:
-        found = await self._token(keys=[_tag(validator)], args=["get", self._max_age_ms])
+        found = await self._token(keys=[_tag(validator)], args=["get", *self._epoch_args])
         return _text(found) if found else None
 
     async def token_accepted(self, validator: str, token: str) -> None:
-        await self.client.hset(_tag(validator), "proven", token)  # type: ignore[misc]
-
-    async def token_rejected(self, validator: str, token: str) -> None:
-        await self.client.hset(_tag(validator), "parked", token)  # type: ignore[misc]
+        await self._token(keys=[_tag(validator)], args=["accepted", token, 0])
 
     async def token_suspect(self, validator: str) -> None:
-        await self.client.hdel(_tag(validator), "proven")  # type: ignore[misc]
+        await self._token(keys=[_tag(validator)], args=["suspect", "", 0])
 
     @property
     def degraded(self) -> bool:
@@ -223,4 +247,7 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     redis_errors.ConnectionError,  # includes sentinel's MasterNotFoundError
     redis_errors.TimeoutError,
     redis_errors.BusyLoadingError,
+    # A full Redis (maxmemory with noeviction, as the chart runs it) refuses writes: the
+    # budgets cannot be kept there, so the local share applies until it has room again.
+    redis_errors.OutOfMemoryError,
 )

@@ -26,6 +26,14 @@ class RuntimeMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.game_data_skipped = Counter(
+            "sparket_miner_game_data_skipped",
+            "Games and markets in game-data replies that were skipped, by reason "
+            "(unknown_league, unknown_sport, unknown_kind, malformed_game, malformed_market, "
+            "malformed_snapshot); counted at every sync",
+            ["reason"],
+            registry=self.registry,
+        )
         self.active_markets = Gauge(
             "sparket_miner_active_markets",
             "Markets the validators take odds for (start within 7 days)",
@@ -46,7 +54,7 @@ class RuntimeMetrics:
         self.budget_refusals = Counter(
             "sparket_miner_budget_refusals",
             "Requests the fleet's budgets held back, by rule (paused, failure_budget, "
-            "no_token, canary, budget)",
+            "no_token, steered, busy, budget)",
             ["validator", "rule"],
             registry=self.registry,
         )
@@ -58,7 +66,19 @@ class RuntimeMetrics:
         )
         self.failing_hotkeys = Gauge(
             "sparket_miner_failing_hotkeys",
-            "Distinct hotkeys of our egress IP a validator counted a failure against (24 h)",
+            "Distinct hotkeys of our egress IP a validator counts failures against (its life)",
+            ["validator"],
+            registry=self.registry,
+        )
+        self.validator_restarts = Counter(
+            "sparket_miner_validator_restarts_seen",
+            "Validator restarts this hotkey proved (a proven token rejected within its epoch)",
+            ["validator"],
+            registry=self.registry,
+        )
+        self.odds_rounds_skipped = Counter(
+            "sparket_miner_odds_rounds_skipped",
+            "Odds rounds not started for a validator because its previous round still ran",
             ["validator"],
             registry=self.registry,
         )

@@ -2,7 +2,10 @@
 
 Inbound payloads (game data, connection info) are parsed leniently where the validator is
 loose (UPPERCASE or lowercase kinds) and strictly where a wrong value would cost us
-(tokens, ports). Outbound payloads can only be built valid: odds within [1.01, 1000] and
+(tokens, ports). Game data is parsed one game and one market at a time
+(`protocol.snapshot`), so these models describe one game or market, and bound what our
+store can hold (BIGINT ids, 255-character names) so that one odd game cannot fail the
+whole snapshot's write. Outbound payloads can only be built valid: odds within [1.01, 1000] and
 finite, known sides, an outcome with a result or both scores. `to_wire()` emits
 JSON-native values only, so the body hash survives the JSON round trip.
 """
@@ -19,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 MIN_ODDS = 1.01
 MAX_ODDS = 1000.0
 TOKEN_PATTERN = r"^[0-9a-f]{64}$"
+# Ids are BIGINT in the validator's database and in ours; names are VARCHAR(255) in ours.
+MAX_ID = 2**63 - 1
+MAX_NAME = 255
 
 
 class League(StrEnum):
@@ -103,9 +109,9 @@ class ConnectionInfo(_Wire):
 class GameMarket(_Wire):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    market_id: int
+    market_id: int = Field(ge=0, le=MAX_ID)
     kind: MarketKind
-    line: float | None = None
+    line: float | None = Field(default=None, allow_inf_nan=False)
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -116,11 +122,11 @@ class GameMarket(_Wire):
 class Game(_Wire):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    event_id: int
-    external_id: int | None = None
-    home_team: str
-    away_team: str
-    venue: str | None = None
+    event_id: int = Field(ge=0, le=MAX_ID)
+    external_id: int | None = Field(default=None, ge=-MAX_ID, le=MAX_ID)
+    home_team: str = Field(max_length=MAX_NAME)
+    away_team: str = Field(max_length=MAX_NAME)
+    venue: str | None = Field(default=None, max_length=MAX_NAME)
     start_time_utc: dt.datetime
     league: League
     sport: Sport
@@ -133,15 +139,6 @@ class Game(_Wire):
     @classmethod
     def _utc(cls, value: dt.datetime) -> dt.datetime:
         return _aware_utc(value)
-
-
-class GameDataResponse(_Wire):
-    """GAME_DATA_REQUEST reply: always a full snapshot (the validator ignores since_ts)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    games: tuple[Game, ...]
-    retrieved_at: dt.datetime | None = None
 
 
 # ---- miner -> validator ---------------------------------------------------------------

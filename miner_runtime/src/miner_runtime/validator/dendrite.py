@@ -5,12 +5,17 @@ public IP and reports the answer in every request body; validators file failures
 that IP. In a fleet the operator knows the egress IP (node ExternalIP or shared NAT), so
 we take it from settings, make no external lookup, and can bind the TCP source address
 (tests use 127.0.0.x sources to stand for distinct egress IPs).
+
+It also keeps only the last few calls in `synapse_history`: stock bittensor keeps every
+call for the life of the Dendrite, which is the life of the runtime.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
+from collections.abc import MutableSequence
 from typing import Any
 
 import aiohttp
@@ -24,9 +29,26 @@ logger = logging.getLogger(__name__)
 # shared pause, a suspect token), so never reuse a connection idle for nearly that long.
 KEEPALIVE_SECONDS = 2.0
 
+# How many calls `synapse_history` keeps (see EgressDendrite).
+SYNAPSE_HISTORY_KEPT = 8
+
 
 class EgressDendrite(bt.Dendrite):  # type: ignore[misc]  # bittensor ships no type hints
-    """`bt.Dendrite` with a configured `external_ip` and optional source address."""
+    """`bt.Dendrite` with a configured `external_ip`, an optional source address, and a
+    bounded `synapse_history`.
+
+    Why bounded: bittensor 10.1.0's `DendriteMixin.call` (and `call_stream`) end every
+    request, whatever its outcome, in their `finally:` block with
+    `self.synapse_history.append(Synapse.from_headers(synapse.to_headers()))`
+    (bittensor/core/dendrite.py lines 599 and 677), and nothing ever trims the list: about
+    4.5 KB per request for the runtime's whole life (87 MiB per 20,000 requests measured by
+    tools/bench/dendrite_memory.py; a GB in under three days at one request a second).
+    Nothing in bittensor reads it back, so a deque of the last
+    `SYNAPSE_HISTORY_KEPT` calls keeps `append`, `len`, indexing and iteration working
+    (for anyone debugging) and stops the growth. The copy is still built on every call
+    (its `to_headers()` is the slow schema build of bittensor #3322): only overriding
+    `call` would save that, which would fork more of bittensor than this is worth.
+    """
 
     def __init__(self, keypair: Any, *, egress_ip: str, source_address: str | None = None):
         # Deliberately not DendriteMixin.__init__: it performs the external IP lookup.
@@ -35,7 +57,9 @@ class EgressDendrite(bt.Dendrite):  # type: ignore[misc]  # bittensor ships no t
         self.uuid = str(uuid.uuid1())
         self.external_ip = egress_ip
         self.keypair = keypair
-        self.synapse_history: list[Any] = []
+        # Bittensor only appends to it; any mutable sequence will do (the benchmark's --stock
+        # puts back a list).
+        self.synapse_history: MutableSequence[Any] = deque(maxlen=SYNAPSE_HISTORY_KEPT)
         self._session: aiohttp.ClientSession | None = None
         self._source_address = source_address
 

@@ -25,6 +25,8 @@ PENALISED_ERRORS = frozenset(
     {"rate_limited", "token_invalid", "token_missing", "unknown_type", "internal_error"}
 )
 _COOLDOWN_WAIT = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
+# What a bittensor 10 Dendrite says when it could not connect at all (never delivered).
+CONNECT_FAILED = "Service unavailable at "
 # When a 429 arrives without a readable wait, assume the longest cooldown there is.
 MAX_COOLDOWN_SECONDS = 3600.0
 
@@ -62,6 +64,18 @@ class Reply:
     @property
     def banned(self) -> bool:
         return self.kind is ReplyKind.FORBIDDEN and self.error == "blacklisted"
+
+    @property
+    def never_delivered(self) -> bool:
+        """The connection itself failed (refused, no route: a validator restarting), so the
+        request never reached it. bittensor 10 maps exactly `aiohttp.ClientConnectorError`
+        to 503 "Service unavailable at <ip>:<port>/<name>"; a dropped connection ("Service
+        disconnected") or a timeout may have been processed and is not this."""
+        return (
+            self.kind is ReplyKind.UNREACHABLE
+            and self.status_code == 503
+            and (self.message or "").startswith(CONNECT_FAILED)
+        )
 
 
 def cooldown_wait(message: str | None) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 LAST_HOUR = dt.timedelta(hours=1)
@@ -54,12 +55,25 @@ class WorkStatus:
         self.last_cycle: CycleReport | None = None
         self.last_game_sync_at: dt.datetime | None = None
         self.games_synced: int = 0
+        # Games and markets the last game-data reply had that we could not use, by reason
+        # (protocol.snapshot.SkipReason): what /status shows. The metric keeps the totals.
+        self.games_skipped: Counter[str] = Counter()
+        # Every skip reason this runtime has met: each is logged the first time only.
+        self._skip_reasons_seen: set[str] = set()
         self.active_markets: int = 0
         self.outcomes_sent: int = 0
         # Quotes the pricing engine answered that failed validation (never sent).
         self.quotes_dropped: int = 0
         # (when, accepted?) of every reply in the last hour: the operator's Submitted-1h.
         self._recent: deque[tuple[dt.datetime, bool]] = deque()
+
+    def game_data_skipped(self, skipped: Mapping[str, int]) -> list[str]:
+        """Record the last reply's skips; returns the reasons never met before, so each is
+        logged once per runtime (one runtime per process), not at every 300 s sync."""
+        self.games_skipped = Counter({reason: n for reason, n in skipped.items() if n})
+        new = sorted(set(self.games_skipped) - self._skip_reasons_seen)
+        self._skip_reasons_seen.update(new)
+        return new
 
     def tally(self, validator_hotkey: str) -> ValidatorTally:
         return self.tallies.setdefault(validator_hotkey, ValidatorTally())

@@ -5,7 +5,7 @@ Rules this module keeps (sparket-protocol.md, validator-defences.md):
 - each validator gets its own token, shared by the fleet; no token (or a rejected one)
   means no pushes to it, while game data, which needs no token, still flows;
 - every request goes through the work gate (gate.py): the fleet's budgets, pauses shared
-  by the egress IP, the failure budget and the canary; one request in flight per validator;
+  by the egress IP, the failure budget and token steering; one request in flight per validator;
 - odds go out in batches of `batch_size` markets, only when a price changed, respecting
   the 60 s bucket and the 200-rows-a-day cap (the store decides; see `plan_odds_sends`);
 - every send is recorded as pending *before* it leaves and completed after; a reply that
@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
-
-from pydantic import ValidationError
+from dataclasses import dataclass
+from typing import Any
 
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import MarketQuery, PricingEngine
 from miner_runtime.pricing.quotes import accept
-from miner_runtime.protocol.models import (
-    GameDataResponse,
-    League,
-    OddsPush,
-    OddsSubmission,
-    OutcomePush,
-)
+from miner_runtime.protocol.models import League, OddsPush, OddsSubmission, OutcomePush
+from miner_runtime.protocol.snapshot import parse_game_data
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import SendState, Store
 from miner_runtime.validator.replies import Reply, ReplyKind
@@ -57,7 +53,54 @@ def completion_state(reply: Reply) -> SendState | None:
         return SendState.FAILED  # refused before the validator's forward ran
     if reply.kind is ReplyKind.REJECTED and reply.error in _NOTHING_STORED_ERRORS:
         return SendState.FAILED
-    return None  # timeout, unreachable, internal_error: maybe stored
+    if reply.never_delivered:
+        return SendState.FAILED  # the connection failed: the validator never saw it
+    return None  # timeout, a dropped connection, internal_error: maybe stored
+
+
+def _no_payload(_token: str | None) -> dict[str, Any]:
+    """A game-data request carries no payload (and no token)."""
+    return {}
+
+
+def _granted(token: str | None) -> str:
+    """A push is only ever granted with a token (the gate refuses it otherwise)."""
+    if token is None:
+        raise RuntimeError("a push was granted without a token")
+    return token
+
+
+def _odds_payload(submissions: Sequence[OddsSubmission], token: str | None) -> dict[str, Any]:
+    return OddsPush(submissions=tuple(submissions), token=_granted(token)).to_wire()
+
+
+def _outcome_payload(result: EventResult, token: str | None) -> dict[str, Any]:
+    return OutcomePush(
+        event_id=result.event_id,
+        result=result.result,
+        score_home=result.score_home,
+        score_away=result.score_away,
+        token=_granted(token),
+    ).to_wire()
+
+
+@dataclass(frozen=True)
+class Priced:
+    """One round's quotes, priced once for every validator."""
+
+    started_at: dt.datetime
+    markets: int
+    quotes: tuple[OddsSubmission, ...]
+    clock: float  # perf_counter at the start, for the round's duration
+
+
+@dataclass
+class PushResult:
+    """What one round sent one validator: batches sent, markets accepted and skipped."""
+
+    batches: int = 0
+    submitted: int = 0
+    skipped: int = 0
 
 
 class Submitter:
@@ -92,19 +135,27 @@ class Submitter:
             async with self.gate.turn(validator.hotkey, push=False) as admitted:
                 if admitted is None:
                     continue
-                reply = await self.gate.send(validator, SynapseType.GAME_DATA_REQUEST, {}, admitted)
-            if not reply.ok:
+                reply = await self.gate.send(
+                    validator, SynapseType.GAME_DATA_REQUEST, _no_payload, admitted
+                )
+            if reply is None or not reply.ok:
                 continue
-            try:
-                snapshot = GameDataResponse.model_validate(reply.payload)
-            except ValidationError as exc:
+            # Game by game: a league, sport or kind we do not know skips only that game or
+            # market (protocol/snapshot.py), never the snapshot.
+            snapshot = parse_game_data(reply.payload)
+            for reason, count in snapshot.skipped.items():
+                self.metrics.game_data_skipped.labels(reason).inc(count)
+            for reason in self.status.game_data_skipped(snapshot.skipped):
                 log_event(
                     logger,
-                    "fetch_game_data_invalid",
+                    "fetch_game_data_skipped",
                     logging.WARNING,
                     validator=validator.hotkey,
-                    errors=exc.error_count(),
+                    reason=reason,
+                    count=snapshot.skipped[reason],
+                    example=snapshot.examples.get(reason),
                 )
+            if not snapshot.usable:
                 continue
             now = self._now()
             games = await asyncio.to_thread(self.store.upsert_games, snapshot.games, now)
@@ -127,7 +178,14 @@ class Submitter:
     # ---- odds ----------------------------------------------------------------------
 
     async def odds_cycle(self, validators: Sequence[NeuronView]) -> CycleReport:
-        """Price the active markets and push what changed to every validator."""
+        """Price the active markets once and push what changed to every validator (the
+        runtime schedules each validator's push on its own: work/rounds.py)."""
+        priced = await self.price()
+        results = await asyncio.gather(*(self.push_odds(v, priced.quotes) for v in validators))
+        return self.report(priced, results)
+
+    async def price(self) -> Priced:
+        """The quotes for every active market of our leagues, priced now."""
         started, clock = self._now(), time.perf_counter()
         markets = await asyncio.to_thread(self.store.active_markets, started)
         if self.leagues is not None:
@@ -135,17 +193,18 @@ class Submitter:
         quotes = await self.pricing_cycle(markets, started)
         self.status.active_markets = len(markets)
         self.metrics.active_markets.set(len(markets))
-        results = await asyncio.gather(
-            *(self._push_odds(validator, quotes) for validator in validators)
-        )
+        return Priced(started, len(markets), tuple(quotes), clock)
+
+    def report(self, priced: Priced, results: Sequence[PushResult]) -> CycleReport:
+        """One round's figures, in /status and the guide's `base_miner_odds_cycle` log."""
         report = CycleReport(
-            started_at=started,
-            markets=len(markets),
-            batches=sum(r[0] for r in results),
-            submitted=sum(r[1] for r in results),
-            skipped=sum(r[2] for r in results),
-            validators=len(validators),
-            seconds=time.perf_counter() - clock,
+            started_at=priced.started_at,
+            markets=priced.markets,
+            batches=sum(r.batches for r in results),
+            submitted=sum(r.submitted for r in results),
+            skipped=sum(r.skipped for r in results),
+            validators=len(results),
+            seconds=time.perf_counter() - priced.clock,
         )
         self.status.last_cycle = report
         self.metrics.cycle_seconds.observe(report.seconds)
@@ -173,42 +232,47 @@ class Submitter:
         self.metrics.pricing_degraded.set(1 if condition.degraded else 0)
         return submissions
 
-    async def _push_odds(
+    async def push_odds(
         self, validator: NeuronView, quotes: Sequence[OddsSubmission]
-    ) -> tuple[int, int, int]:
-        """Returns (batches sent, markets accepted, markets skipped) for one validator."""
-        typed = list(quotes)
-        batches = submitted = skipped = 0
+    ) -> PushResult:
+        """Push `quotes` to one validator in batches, only what changed; stop at the first
+        refusal or failure (the gate learnt it; the next round tries again)."""
+        result = PushResult()
         position = 0
-        while position < len(typed):
+        while position < len(quotes):
             async with self.gate.turn(validator.hotkey, push=True) as admitted:
-                if admitted is None or admitted.token is None:
+                if admitted is None:
                     break
-                now = self._now()
                 plan = await asyncio.to_thread(
                     self.store.plan_odds_sends,
                     validator.hotkey,
-                    typed[position:],
-                    now,
+                    quotes[position:],
+                    self._now(),
                     limit=self.batch_size,
                 )
                 position += plan.examined
-                skipped += len(plan.skipped)
+                result.skipped += len(plan.skipped)
                 for reason in plan.skipped.values():
                     self.metrics.markets_skipped.labels(reason.value).inc()
                 if not plan.submissions:
-                    continue
-                payload = OddsPush(submissions=plan.submissions, token=admitted.token).to_wire()
-                reply = await self.gate.send(validator, SynapseType.ODDS_PUSH, payload, admitted)
-            batches += 1
-            state = completion_state(reply)
+                    continue  # nothing to send: no final check, no lease, no proof claimed
+                reply = await self.gate.send(
+                    validator,
+                    SynapseType.ODDS_PUSH,
+                    functools.partial(_odds_payload, plan.submissions),
+                    admitted,
+                )
+            state = SendState.FAILED if reply is None else completion_state(reply)
             if state is not None:
                 await self._complete_odds(plan.row_ids, state)
+            if reply is None:
+                break  # held at the final check: nothing left, the rows are sendable again
+            result.batches += 1
             if not reply.ok:
-                break  # any failure: stop this validator for this cycle (the gate learnt it)
-            submitted += len(plan.submissions)
+                break  # any failure: stop this validator for this round (the gate learnt it)
+            result.submitted += len(plan.submissions)
             self.metrics.markets_submitted.labels(validator.hotkey).inc(len(plan.submissions))
-        return batches, submitted, skipped
+        return result
 
     async def _complete_odds(self, row_ids: Sequence[int], state: SendState) -> None:
         await asyncio.to_thread(self.store.complete_odds_sends, row_ids, state, self._now())
@@ -230,34 +294,31 @@ class Submitter:
         sent = 0
         for result in results:
             async with self.gate.turn(validator.hotkey, push=True) as admitted:
-                if admitted is None or admitted.token is None:
+                if admitted is None:
                     break
-                now = self._now()
                 planned = await asyncio.to_thread(
                     self.store.plan_outcome_send,
                     validator.hotkey,
                     result.event_id,
-                    now,
+                    self._now(),
                     result.result,
                     result.score_home,
                     result.score_away,
                 )
                 if planned is None:
                     continue  # this validator already has it
-                payload = OutcomePush(
-                    event_id=result.event_id,
-                    result=result.result,
-                    score_home=result.score_home,
-                    score_away=result.score_away,
-                    token=admitted.token,
-                ).to_wire()
-                reply = await self.gate.send(validator, SynapseType.OUTCOME_PUSH, payload, admitted)
-            state = completion_state(reply)
+                reply = await self.gate.send(
+                    validator,
+                    SynapseType.OUTCOME_PUSH,
+                    functools.partial(_outcome_payload, result),
+                    admitted,
+                )
+            state = SendState.FAILED if reply is None else completion_state(reply)
             if state is not None:
                 await asyncio.to_thread(
                     self.store.complete_outcome_send, planned.id, state, self._now()
                 )
-            if not reply.ok:
+            if reply is None or not reply.ok:
                 break
             sent += 1
         return sent

@@ -199,6 +199,7 @@ class Reconciler:
                 image=self.settings.runtime_image,
                 image_pull_policy=self.settings.image_pull_policy,
                 runtime_defaults=self.settings.runtime_defaults,
+                budget_secret=self.settings.budget_secret,
             )
         )
         template_hash = annotation(stateful_set, stamps.APPLIED_HASH_ANNOTATION)

@@ -6,9 +6,10 @@ operator can know (the advertised endpoint, the egress IP) into a ConfigMap. Key
 runtime's own snake_case setting names, and a unit test parses the rendered document with
 the real runtime, so the two sides cannot drift apart silently.
 
-No secret ever goes in here: the wallet is mounted from its Secret at `WALLET_ROOT`, and the
-document only names where to find it. The pod paths below are the other half of the
-contract (the StatefulSet mounts volumes at exactly these paths).
+No secret ever goes in here: the wallet is mounted from its Secret at `WALLET_ROOT`, the
+budget Redis's credentials from theirs at `BUDGET_SECRET_ROOT`, and the document only names
+where to find them. The pod paths below are the other half of the contract (the
+StatefulSet mounts volumes at exactly these paths).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +30,7 @@ CONFIG_DIR = "/etc/sparket"
 CONFIG_FILE_NAME = "runtime.yaml"
 CONFIG_FILE = f"{CONFIG_DIR}/{CONFIG_FILE_NAME}"
 WALLET_ROOT = "/var/run/sparket/wallets"
+BUDGET_SECRET_ROOT = "/var/run/sparket/budget-redis"
 DATA_DIR = "/var/lib/sparket"
 CONTROL_PORT = 8198
 
@@ -61,12 +64,41 @@ OPERATOR_OWNED = frozenset(
         "base_miner.jitter_seconds",
         "base_miner.leagues",
         "pricing.model_url",
+        # Files in the budget Redis Secret's mount (see BudgetRedisSecret).
+        "budget.redis_password_file",
+        "budget.redis_tls_ca_file",
+        "budget.sentinel_password_file",
     }
 )
 # Secrets never go in a ConfigMap: these take a mounted file or nothing.
 SECRET_SETTINGS = frozenset({"base_miner.odds_api_key", "database_url"})
 # URLs that may carry a password in their userinfo.
 _URL_SETTINGS = frozenset({"budget.redis_url"})
+
+
+@dataclass(frozen=True)
+class BudgetRedisSecret:
+    """A Secret in each miner's namespace holding the budget Redis's credentials, and which
+    of its keys holds what (None: that item is absent). Only these keys are mounted, each
+    at a fixed file name under BUDGET_SECRET_ROOT that the runtime setting names."""
+
+    name: str
+    password_key: str | None = "password"
+    ca_key: str | None = None
+    sentinel_password_key: str | None = None
+
+    def items(self) -> list[tuple[str, str, str]]:
+        """(Secret key, file name, runtime budget setting) of each item present."""
+        wanted = (
+            (self.password_key, "password", "redis_password_file"),
+            (self.ca_key, "ca.crt", "redis_tls_ca_file"),
+            (self.sentinel_password_key, "sentinel-password", "sentinel_password_file"),
+        )
+        return [(key, file, setting) for key, file, setting in wanted if key]
+
+    def runtime_settings(self) -> dict[str, str]:
+        """The runtime's budget settings pointing at the mounted files."""
+        return {setting: f"{BUDGET_SECRET_ROOT}/{file}" for _, file, setting in self.items()}
 
 
 def runtime_defaults_problem(defaults: Mapping[str, Any]) -> str | None:
@@ -113,10 +145,15 @@ def runtime_config(
     advertised_port: int,
     egress_ip: str,
     defaults: Mapping[str, Any] | None = None,
+    budget_secret: BudgetRedisSecret | None = None,
 ) -> dict[str, Any]:
     """The runtime's settings document for this spec (plain JSON types only), over the
-    operator's runtime `defaults` (settings.runtime_defaults)."""
-    return merged(defaults or {}, _owned(spec, advertised_ip, advertised_port, egress_ip))
+    operator's runtime `defaults` (settings.runtime_defaults); with `budget_secret`, the
+    budget Redis's credentials are read from its mounted files."""
+    owned = _owned(spec, advertised_ip, advertised_port, egress_ip)
+    if budget_secret is not None:
+        owned["budget"] = budget_secret.runtime_settings()
+    return merged(defaults or {}, owned)
 
 
 def _owned(

@@ -25,15 +25,18 @@ def desired_objects(
     image: str,
     image_pull_policy: str,
     runtime_defaults: Mapping[str, Any] | None = None,
+    budget_secret: config.BudgetRedisSecret | None = None,
 ) -> list[dict[str, Any]]:
-    """[ConfigMap, StatefulSet] for the miner; `image` is the operator's default image and
-    `runtime_defaults` its settings for every runtime."""
+    """[ConfigMap, StatefulSet] for the miner; `image` is the operator's default image,
+    `runtime_defaults` its settings for every runtime and `budget_secret` the Secret with
+    the budget Redis's credentials (mounted, and named in the config by file)."""
     document = config.runtime_config(
         miner.spec,
         advertised_ip=advertised_ip,
         advertised_port=advertised_port,
         egress_ip=egress_ip,
         defaults=runtime_defaults,
+        budget_secret=budget_secret,
     )
     stateful_set = workload.build_stateful_set(
         miner,
@@ -41,5 +44,6 @@ def desired_objects(
         config_hash=config.config_hash(document),
         image=image,
         image_pull_policy=image_pull_policy,
+        budget_secret=budget_secret,
     )
     return [config.build_config_map(miner, document), stateful_set]

@@ -7,7 +7,8 @@ database on a PVC that outlives restarts.
 
 Security is restricted by construction: the hotkey reaches the pod only as two files
 projected read-only from the wallet Secret (`items` name exactly the two keys, so nothing
-else in that Secret is ever mounted); no key material is ever put in an environment
+else in that Secret is ever mounted), and the budget Redis's password and CA bundle, when
+configured, the same way from theirs; no key material is ever put in an environment
 variable; the root filesystem is read-only and every capability is dropped. The node
 affinity keeps the pod on the node whose IP the miner advertised on chain, because a
 changed IP costs score.
@@ -30,11 +31,12 @@ MODEL_PORT_ENV = "SPARKET_MODEL_PORT"
 # An emptyDir of the pod's own: the only writable scratch space on a read-only root.
 _TMP = "/tmp"
 _TMP_SIZE_LIMIT = "256Mi"
-_WALLET_FILE_MODE = 0o440
+_SECRET_FILE_MODE = 0o440
 
 # Volume names inside the pod.
 CONFIG_VOLUME = "config"
 WALLET_VOLUME = "wallet"
+BUDGET_SECRET_VOLUME = "budget-redis"
 TMP_VOLUME = "tmp"
 MODEL_TMP_VOLUME = "model-tmp"
 
@@ -51,9 +53,11 @@ def build_stateful_set(
     config_hash: str,
     image: str,
     image_pull_policy: str = "IfNotPresent",
+    budget_secret: config.BudgetRedisSecret | None = None,
 ) -> dict[str, Any]:
     """The miner's StatefulSet. `image` is the default runtime image (`spec.image` wins);
-    `node`, when given, is the node the pod is pinned to."""
+    `node`, when given, is the node the pod is pinned to; `budget_secret`, when given, is
+    mounted for the budget Redis's credentials."""
     names = naming.ObjectNames.of(miner)
     spec = miner.spec
     return {
@@ -76,6 +80,7 @@ def build_stateful_set(
                 config_hash=config_hash,
                 image=runtime_image(spec, image),
                 image_pull_policy=image_pull_policy,
+                budget_secret=budget_secret,
             ),
             "volumeClaimTemplates": [_data_claim(miner)],
         },
@@ -104,10 +109,17 @@ def _pod_template(
     config_hash: str,
     image: str,
     image_pull_policy: str,
+    budget_secret: config.BudgetRedisSecret | None,
 ) -> dict[str, Any]:
     spec = miner.spec
-    containers = [_miner_container(spec, image=image, image_pull_policy=image_pull_policy)]
+    miner_container = _miner_container(spec, image=image, image_pull_policy=image_pull_policy)
+    containers = [miner_container]
     volumes = _volumes(miner)
+    if budget_secret is not None:
+        volumes.append(_budget_secret_volume(budget_secret))
+        miner_container["volumeMounts"].append(
+            {"name": BUDGET_SECRET_VOLUME, "mountPath": config.BUDGET_SECRET_ROOT, "readOnly": True}
+        )
     if spec.model.image is not None:
         containers.append(_model_container(spec.model, image_pull_policy=image_pull_policy))
         volumes.append(_tmp_volume(MODEL_TMP_VOLUME))
@@ -275,11 +287,25 @@ def _wallet_projection(ref: v1alpha1.WalletRef) -> dict[str, Any]:
     WALLET_ROOT: `<wallet>/hotkeys/<hotkey>` and `<wallet>/coldkeypub.txt`."""
     return {
         "secretName": ref.secret_name,
-        "defaultMode": _WALLET_FILE_MODE,
+        "defaultMode": _SECRET_FILE_MODE,
         "items": [
             {"key": wallet.HOTKEY_KEY, "path": f"{ref.wallet_name}/hotkeys/{ref.hotkey_name}"},
             {"key": wallet.COLDKEYPUB_KEY, "path": f"{ref.wallet_name}/coldkeypub.txt"},
         ],
+    }
+
+
+def _budget_secret_volume(ref: config.BudgetRedisSecret) -> dict[str, Any]:
+    """Only the keys the operator was told of, at the file names the runtime config names;
+    anything else in that Secret stays out of the pod. A key missing from the Secret keeps
+    the pod from starting (the kubelet reports it), rather than starting it without."""
+    return {
+        "name": BUDGET_SECRET_VOLUME,
+        "secret": {
+            "secretName": ref.name,
+            "defaultMode": _SECRET_FILE_MODE,
+            "items": [{"key": key, "path": file} for key, file, _ in ref.items()],
+        },
     }
 
 

@@ -1,4 +1,4 @@
-"""A throwaway PKI for the local kube-apiserver.
+"""A throwaway PKI for the local kube-apiserver, and for TLS test services (Redis).
 
 The API server needs a serving certificate, a client CA for its admin user and a key pair
 for signing ServiceAccount tokens. We make all of them in-process with `cryptography`, so
@@ -161,3 +161,52 @@ def make_cluster_pki(directory: Path) -> ClusterPki:
         )
     )
     return pki
+
+
+@dataclass(frozen=True)
+class ServerPki:
+    """A CA and one server certificate it issued (PEM files), for a TLS service in tests."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def make_server_pki(
+    directory: Path, *, common_name: str, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+) -> ServerPki:
+    """A fresh CA of its own and a serving certificate for `hosts` (IP addresses become IP
+    SANs, the rest DNS names), so clients can verify both the chain and the host name. Two
+    calls make two unrelated CAs: one's certificate is the "wrong CA" for the other."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = ServerPki(
+        ca_cert=directory / "ca.crt",
+        server_cert=directory / "server.crt",
+        server_key=directory / "server.key",
+    )
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name(f"{common_name}-ca")
+    ca_cert = _issue(
+        subject=ca_name, key=ca_key, issuer=ca_name, issuer_key=ca_key, is_ca=True, usages=[]
+    )
+    _write_cert(pki.ca_cert, ca_cert)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = _issue(
+        subject=_name(common_name),
+        key=server_key,
+        issuer=ca_name,
+        issuer_key=ca_key,
+        is_ca=False,
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH],
+        sans=[_san(host) for host in hosts],
+    )
+    _write_key(pki.server_key, server_key)
+    _write_cert(pki.server_cert, server_cert)
+    return pki
+
+
+def _san(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparket_devkit.errors import MissingDependency
+from sparket_devkit.pki import ServerPki
 from sparket_devkit.ports import free_port, is_listening
 from sparket_devkit.processes import ManagedProcess
 
@@ -47,18 +48,53 @@ def find_postgres_bindir() -> Path:
 class RedisServer:
     """A redis-server on 127.0.0.1; `restart()` keeps the port (for outage tests).
     `persistent` turns on the append-only file (fsync every second), as a production
-    budget store runs, so a restart keeps the fleet's state."""
+    budget store runs, so a restart keeps the fleet's state.
+
+    A production store's access control, for tests of it: `password` is the default
+    user's (`requirepass`); `acl` adds ACL users, one rule line each as `ACL SETUSER`
+    takes it (e.g. "budgets on >secret ~sparket:* +@all"); `tls` serves TLS only (the
+    plain port is closed) with that certificate, clients not asked for one."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
     persistent: bool = False
     # Also listen here (the demo's pods reach Redis on their bridge's gateway address).
     extra_bind: str | None = None
+    password: str | None = field(default=None, repr=False)
+    acl: tuple[str, ...] = field(default=(), repr=False)
+    tls: ServerPki | None = None
     process: ManagedProcess | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """No credentials in it: clients are given those separately."""
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
+
+    def _access_args(self) -> list[str]:
+        args: list[str] = []
+        if self.password is not None:
+            args += ["--requirepass", self.password]
+        for rule in self.acl:
+            args += ["--user", *rule.split()]
+        if self.tls is not None:
+            args += [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.tls.server_cert),
+                "--tls-key-file",
+                str(self.tls.server_key),
+                "--tls-ca-cert-file",
+                str(self.tls.ca_cert),
+                "--tls-auth-clients",
+                "no",
+            ]
+        else:
+            args += ["--port", str(self.port)]
+        return args
 
     def start(self, timeout: float = 20.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -66,8 +102,7 @@ class RedisServer:
             "redis-server",
             [
                 str(find_redis_server()),
-                "--port",
-                str(self.port),
+                *self._access_args(),
                 "--bind",
                 " ".join(filter(None, ("127.0.0.1", self.extra_bind))),
                 "--dir",

@@ -1,11 +1,14 @@
 -- Reserve one request against every budget of a (validator, egress IP, hotkey), or refuse;
--- or (mode "check") only re-check the gates just before a reserved request leaves.
+-- or (mode "check") re-check the gates just before a planned request leaves.
 --
 -- KEYS[1] state  {v:<validator>}  hash; fields "fleet", "ip:<ip>", "hk:<hotkey>" hold TATs
---                (ms), "pause:<ip>" holds "<until ms>|<reason>", "failing:<ip>" holds
---                "<hotkey>=<ms>;..." (see record_failure.lua), "token" "<ms>|<token>",
---                "parked" a token the validator rejected, "proven" a token a push was
---                accepted with, "canary:<ip>" "<hotkey>|<last asked ms>"
+--                (ms); "pause:<ip>" "<until ms>|<reason>"; "life" the validator's life as
+--                the fleet counts them (see record_failure.lua); "failing:<ip>"
+--                "<life>#<hotkey>=<ms>;..."; "token" "<last seen ms>|<token>"; "parked" a
+--                token the validator rejected; "proven" the token a push was last accepted
+--                with (cleared when it may be stale, "suspect" then dates that);
+--                "steer:<ip>" "<token>|<since ms>";
+--                "inflight:<ip>" "<hotkey>|<lease until ms>"
 -- ARGV[1..5] the fields: fleet, egress IP, hotkey, pause, failing
 -- ARGV[6]    the hotkey asking
 -- ARGV[7..12] interval_ms, tolerance_ms for the three budgets, in the same order
@@ -14,101 +17,114 @@
 -- ARGV[14]   failing_hotkeys_limit
 -- ARGV[15]   failure_memory_ms
 -- ARGV[16]   "1" for a push (carries the token), "0" otherwise
--- ARGV[17]   the field "canary:<ip>"
--- ARGV[18]   canary_lease_ms
--- ARGV[19]   canary_retry_ms (also the retry for a push without a usable token)
--- ARGV[20]   token_max_age_ms
--- ARGV[21]   "reserve" (gates, then budgets) or "check" (gates only, nothing reserved;
---            for a push it also takes the egress IP's push lease, below)
--- ARGV[22]   the field "inflight:<ip>": "<hotkey>|<lease until ms>"
--- ARGV[23]   push_lease_ms
--- ARGV[24]   busy_retry_ms
--- While the token is unproven only the canary of the egress IP pushes, so every failure
--- a stale token causes lands on one hotkey. And one push at a time is in flight per
--- (validator, egress IP): after a restart nobody saw (a proven token gone stale), the
--- first push to reach the new process fails and parks the token before the next leaves.
--- Returns {1, wait_ms, token or "", proving} (granted; in "reserve" mode the slot is
--- reserved; proving is 1 when this push is the canary's, with an unproven token) or
--- {0, retry_ms, rule, detail}; rule is one of paused, failure_budget, no_token, canary,
--- busy, budget.
+-- ARGV[17]   "reserve" (gates, then budgets) or "check" (gates only, nothing reserved; a
+--            push also passes steering and takes the egress IP's push lease)
+-- ARGV[18]   token_rotation_ms
+-- ARGV[19]   token_clock_skew_ms
+-- ARGV[20]   no_token_retry_ms
+-- ARGV[21]   the field "steer:<ip>"
+-- ARGV[22]   steer_ms
+-- ARGV[23]   steer_retry_ms
+-- ARGV[24]   the field "inflight:<ip>"
+-- ARGV[25]   push_lease_ms
+-- ARGV[26]   busy_retry_ms
+--
+-- The failure budget counts the distinct hotkeys that failed on this IP in the validator's
+-- current life; at `limit` only they may send. A push with an unproven token may fail, so
+-- it is steered to those hotkeys (for up to steer_ms); sends that cannot fail never are.
+-- One push at a time is in flight per (validator, egress IP): after a restart nobody saw
+-- (a proven token gone stale), the first push to reach the new process fails and parks the
+-- token before the next leaves.
+-- Returns {1, wait_ms, token or "", proving} (granted; "reserve" reserved the slot; proving
+-- is 1 while no push with the token was accepted) or {0, retry_ms, rule, detail}; rule is
+-- one of paused, failure_budget, no_token, steered, busy, budget.
 --
 -- One hash per validator keeps a reserve to three commands (TIME, HMGET, HSET). A TAT or a
--- pause in the past holds no one back, so fields need no expiry; the hash holds a few
--- fields per hotkey and IP of the fleet. Time is the server's, so hosts with skewed clocks
--- share one schedule. One key: trivially one Redis Cluster slot.
+-- pause in the past holds no one back, so fields need no expiry. Time is the server's, so
+-- hosts with skewed clocks share one schedule. One key: trivially one Cluster slot.
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local stored = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
-                          'token', 'proven', ARGV[17], 'parked', ARGV[22])
+                          'token', 'proven', 'parked', 'life', ARGV[21], ARGV[24],
+                          'suspect')
+
+local function split(value)
+  local bar = string.find(value, '|', 1, true)
+  return string.sub(value, 1, bar - 1), string.sub(value, bar + 1)
+end
 
 local pause = stored[4]
 if pause then
-  local bar = string.find(pause, '|', 1, true)
-  local untill = tonumber(string.sub(pause, 1, bar - 1))
+  local untill, reason = split(pause)
+  untill = tonumber(untill)
   if untill > now then
-    return {0, untill - now, 'paused', string.sub(pause, bar + 1)}
+    return {0, untill - now, 'paused', reason}
   end
 end
 
--- Failure budget: once limit - 1 distinct hotkeys failed here, only they may still send.
+-- The failing hotkeys of the validator's current life on this IP, within the memory.
+local count, oldest, member = 0, nil, false
 local failing = stored[5]
+local life = stored[9] or '0'
 if failing then
-  local count, oldest, member = 0, nil, false
-  local since = now - tonumber(ARGV[15])
-  for hotkey, at in string.gmatch(failing, '([^=;]+)=(%d+)') do
-    at = tonumber(at)
-    if at > since then
-      count = count + 1
-      if hotkey == ARGV[6] then member = true end
-      if oldest == nil or at < oldest then oldest = at end
+  local hash = string.find(failing, '#', 1, true)
+  if string.sub(failing, 1, hash - 1) == life then
+    local since = now - tonumber(ARGV[15])
+    for hotkey, at in string.gmatch(string.sub(failing, hash + 1), '([^=;]+)=(%d+)') do
+      at = tonumber(at)
+      if at > since then
+        count = count + 1
+        if hotkey == ARGV[6] then member = true end
+        if oldest == nil or at < oldest then oldest = at end
+      end
     end
   end
-  if not member and count >= tonumber(ARGV[14]) - 1 then
-    return {0, oldest + tonumber(ARGV[15]) - now, 'failure_budget',
-            count .. ' hotkeys failed'}
-  end
+end
+if not member and count >= tonumber(ARGV[14]) then
+  return {0, oldest + tonumber(ARGV[15]) - now, 'failure_budget', count .. ' hotkeys failed'}
 end
 
 local token, proving = '', 0
 if ARGV[16] == '1' then
   local entry = stored[6]
   if entry then
-    local bar = string.find(entry, '|', 1, true)
-    token = string.sub(entry, bar + 1)
-    if token == stored[9] or now - tonumber(string.sub(entry, 1, bar - 1)) > tonumber(ARGV[20]) then
-      token = ''
-    end
+    local seen
+    seen, token = split(entry)
+    local rotation, skew = tonumber(ARGV[18]), tonumber(ARGV[19])
+    local expires = (math.floor((tonumber(seen) - skew) / rotation) + 2) * rotation - skew
+    if token == stored[8] or now >= expires then token = '' end
   end
   if token == '' then
-    return {0, tonumber(ARGV[19]), 'no_token', ''}
+    return {0, tonumber(ARGV[20]), 'no_token', ''}
   end
-  if token ~= stored[7] then
-    local canary = stored[8]
-    local holder, last = nil, 0
-    if canary then
-      local bar = string.find(canary, '|', 1, true)
-      holder, last = string.sub(canary, 1, bar - 1), tonumber(string.sub(canary, bar + 1))
-    end
-    if holder ~= nil and holder ~= ARGV[6] and now - last <= tonumber(ARGV[18]) then
-      return {0, tonumber(ARGV[19]), 'canary', holder}
-    end
-    redis.call('HSET', KEYS[1], ARGV[17], ARGV[6] .. '|' .. now)
-    proving = 1
-  end
+  if token ~= stored[7] then proving = 1 end
 end
 
-if ARGV[21] == 'check' then
+if ARGV[17] == 'check' then
   if ARGV[16] == '1' then
-    local lease = stored[10]
-    if lease then
-      local bar = string.find(lease, '|', 1, true)
-      local holder = string.sub(lease, 1, bar - 1)
-      if holder ~= ARGV[6] and tonumber(string.sub(lease, bar + 1)) > now then
-        return {0, tonumber(ARGV[24]), 'busy', holder}
+    if proving == 1 and count > 0 and not member then
+      local since = now
+      if stored[10] then
+        local steered, at = split(stored[10])
+        -- The window runs from the first refusal since the token became unproven.
+        if steered == token and tonumber(at) >= tonumber(stored[12] or '0') then
+          since = tonumber(at)
+        end
+      end
+      if since == now then redis.call('HSET', KEYS[1], ARGV[21], token .. '|' .. now) end
+      if now - since < tonumber(ARGV[22]) then
+        return {0, tonumber(ARGV[23]), 'steered', count .. ' hotkeys failed'}
       end
     end
-    redis.call('HSET', KEYS[1], ARGV[22], ARGV[6] .. '|' .. (now + tonumber(ARGV[23])))
+    local lease = stored[11]
+    if lease then
+      local holder, untill = split(lease)
+      if holder ~= ARGV[6] and tonumber(untill) > now then
+        return {0, tonumber(ARGV[26]), 'busy', holder}
+      end
+    end
+    redis.call('HSET', KEYS[1], ARGV[24], ARGV[6] .. '|' .. (now + tonumber(ARGV[25])))
   end
   return {1, 0, token, proving}
 end

@@ -4,6 +4,8 @@ Upstream ignores `since_ts`, so every reply is the whole window: scheduled event
 start within [now, now + 14 d], ordered by start, at most 500. Each game carries its
 markets with the kind UPPERCASE (the Postgres enum stores member names) and league and
 sport lowercase; `accepts_odds` says whether the start is within the 7-day odds window.
+Leagues, sports and kinds are validator data, not a closed set: whatever the catalog holds
+("ncaaf", "cfb", "PLAYER_PROP") is served, and so are an event's `extra` keys.
 Pure: the caller passes the time, so a test can build a snapshot on a fake clock.
 """
 
@@ -24,7 +26,8 @@ def iso_utc(when: float) -> str:
 
 
 def game_of(event: Event, now: float) -> dict[str, object]:
-    return {
+    """One game as upstream lists it, followed by the event's `extra` keys as given."""
+    game: dict[str, object] = {
         "event_id": event.event_id,
         "external_id": event.external_id,
         "home_team": event.home_team,
@@ -39,6 +42,8 @@ def game_of(event: Event, now: float) -> dict[str, object]:
             for market in event.all_markets()
         ],
     }
+    game.update(event.extra)
+    return game
 
 
 def game_data_snapshot(catalog: Catalog, now: float) -> dict[str, object]:

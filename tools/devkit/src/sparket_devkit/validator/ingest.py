@@ -9,7 +9,10 @@ for a test to see whether a miner's odds count is to look here. Rules (doc §10)
   market, side, 60 s bucket), first wins; 1.01 <= odds <= 1000, finite, or that side is
   dropped; `priced_at` more than 300 s from receipt is stored as None. Unknown hotkeys
   store nothing. A non-integer `market_id` or a non-dict submission raises, which the
-  listener turns into `internal_error`.
+  listener turns into `internal_error`. Markets are found by id alone: the submission's
+  `kind` is kept as sent on the row (upstream: the row's `payload`) and never checked, so
+  a kind or league the miner does not know, or one it misnames, is stored all the same
+  (`sparket/validator/handlers/ingest/ingest_odds.py` `_coerce_submit_odds_to_rows`).
 * Outcomes: event `scheduled`/`in_play`/`finished`, start <= now <= start + 12 h; a valid
   `result` or both integer scores; at most 50 stored per (hotkey, event) per rolling 24 h;
   one per (hotkey, event, 300 s bucket), later duplicates accepted but not stored.
@@ -19,8 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from sparket_devkit.validator.clock import Clock
 
@@ -49,6 +53,23 @@ class Market:
     """None for moneylines; the home point spread for spreads; the total for totals."""
 
 
+GAME_KEYS = frozenset(
+    {
+        "event_id",
+        "external_id",
+        "home_team",
+        "away_team",
+        "venue",
+        "start_time_utc",
+        "league",
+        "sport",
+        "accepts_odds",
+        "markets",
+    }
+)
+"""The keys of one game in v0.0.5's snapshot (`handlers/data/game_data.py` `_build_response`)."""
+
+
 @dataclass(frozen=True)
 class Event:
     event_id: int
@@ -64,6 +85,17 @@ class Event:
     sport: str = "nfl"
     external_id: int | None = None
     """The SportsDataIO GameID upstream; nothing here depends on it."""
+    extra: Mapping[str, object] = field(default_factory=dict, hash=False)
+    """More keys for this game in the game-data snapshot (JSON values only), e.g.
+    `{"neutral_site": True}`: v0.0.5 serves a fixed set of keys, but a later validator may
+    add one at any time, and a miner has to take such a snapshot as it comes."""
+
+    def __post_init__(self) -> None:
+        clash = sorted(GAME_KEYS.intersection(self.extra))
+        if clash:
+            raise ValueError(f"extra keys would replace the snapshot's own: {clash}")
+        # A read-only copy: the event is frozen, so its extras are too.
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     def all_markets(self) -> tuple[Market, ...]:
         """`markets`, then a moneyline for each id of `market_ids` not already listed."""
@@ -101,6 +133,8 @@ class OddsRow:
     """Receive time floored to the 60 s bucket: the dedupe key."""
     received_at: float
     priced_at: float | None
+    kind: object = None
+    """The submission's `kind` as sent (None when absent); never checked against the market."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +231,10 @@ class OddsIngest:
                 if side not in SIDES or odds is None or key in self._keys:
                     continue
                 self._keys.add(key)
-                self.rows.append(OddsRow(hotkey, market_id, side, odds, bucket, now, priced_at))
+                row = OddsRow(
+                    hotkey, market_id, side, odds, bucket, now, priced_at, submission.get("kind")
+                )
+                self.rows.append(row)
 
 
 class OutcomeIngest:

@@ -1,10 +1,17 @@
 """CONNECTION_INFO_PUSH: how miners learn the validator's push token (protocol §2a, doc §8).
 
-As upstream (`_push_connection_info`, `broadcaster.py`): the first round goes out at start,
-then one every `interval_seconds` (300 s upstream); a round is skipped while the previous
-one still runs; each round sends to every axon with port > 0 except the validator's own
-hotkey, with no permit filter, at most 50 at a time, 20 s timeout each, and looks only at
-the status code. Payload: host, port, token, hotkey (the validator's), step.
+As upstream (`sparket/validator/validator.py` `run`/`_push_connection_info`,
+`broadcaster.py`): the first round goes out on the main loop's first iteration, then one
+every `interval_seconds` (`connection_push_interval_seconds`, 300 s); a round is skipped
+while the previous one still runs; each round sends to every axon with port > 0 except
+the validator's own hotkey, with no permit filter, at most 50 at a time, 20 s timeout
+each, and looks only at the status code. Payload: host, port, token, hotkey (the
+validator's), step.
+
+Upstream's first iteration comes after start-up work that follows `serve_axon()` (the
+chain sync at the top of `run()`), so for a while the axon answers with the new process's
+secret while miners still hold the old token. `first_delay_seconds` reproduces that
+window; 0 sends the first round at once.
 
 The pusher runs on its own thread with its own event loop, so that it works the same
 whether the caller is a plain test, an asyncio test (whose loop may block in `wait_for`),
@@ -68,6 +75,7 @@ class ConnectionInfoPusher:
         token: Callable[[], str],
         targets: Callable[[], Iterable[Any]],
         interval_seconds: float = DEFAULT_INTERVAL_SEC,
+        first_delay_seconds: float = 0.0,
         max_concurrent: int = MAX_CONCURRENT_SENDS,
         timeout_seconds: float = SEND_TIMEOUT_SEC,
     ) -> None:
@@ -77,6 +85,7 @@ class ConnectionInfoPusher:
         self._token = token
         self._targets = targets
         self._interval = interval_seconds
+        self._first_delay = max(0.0, first_delay_seconds)
         self._max_concurrent = max_concurrent
         self._timeout = timeout_seconds
         self._step = 0
@@ -130,16 +139,23 @@ class ConnectionInfoPusher:
     async def _main(self) -> None:
         assert self._stopping is not None
         try:
+            if self._first_delay > 0:
+                await self._pause(self._first_delay)
             while not self._stopping.is_set():
                 self._trigger()
-                # A timeout means the interval passed: time for the next round.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
+                await self._pause(self._interval)
         finally:
             if self._current is not None and not self._current.done():
                 self._current.cancel()
                 await asyncio.gather(self._current, return_exceptions=True)
             await self._dendrite.aclose_session()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if `stop()` is called: a stop never waits out a pause."""
+        assert self._stopping is not None
+        # A timeout means the pause is over: time for the next round.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     def _trigger(self) -> asyncio.Task[PushRound]:
         """Start a round unless one is still running (then that one is returned)."""

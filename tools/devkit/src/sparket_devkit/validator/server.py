@@ -50,6 +50,7 @@ from sparket_devkit.validator.ingest import (
 from sparket_devkit.validator.listener import Reply
 from sparket_devkit.validator.pusher import DEFAULT_INTERVAL_SEC, ConnectionInfoPusher, PushRound
 from sparket_devkit.validator.records import RecordView
+from sparket_devkit.validator.tokens import secret_from_setting
 
 START_TIMEOUT_SEC = 20.0
 
@@ -69,6 +70,8 @@ class LocalValidator:
         external_ip: str = "127.0.0.1",
         counters_port: int | None = None,
         push_interval_seconds: float = DEFAULT_INTERVAL_SEC,
+        first_push_delay_seconds: float = 0.0,
+        push_secret: str | bytes | None = None,
         token_rotation_seconds: int = DEFAULT_TOKEN_ROTATION_SEC,
         rate_limits: RateLimits | None = None,
         security_config: SecurityConfig | None = None,
@@ -78,7 +81,15 @@ class LocalValidator:
         """`keypair` is the validator's hotkey (a `bittensor_wallet.Keypair`); `port` is the
         axon's, on `host`; `external_ip` is what CONNECTION_INFO and `axon_info()` give out.
         `counters_port=None` picks a free one. `cache_response_headers=False` gives the
-        stock (slow) reply path, for the benchmark."""
+        stock (slow) reply path, for the benchmark.
+
+        `first_push_delay_seconds` holds the first CONNECTION_INFO after each start or
+        restart back that long while the axon already serves: upstream's first loop
+        iteration follows start-up work, and in that window the miners' old token is
+        `token_invalid`. `push_secret` fixes the token secret, as upstream's
+        `SPARKET_VALIDATOR_PUSH_SECRET` does (a string counts by its UTF-8 bytes); the same
+        secret is then used after a restart, so tokens survive it, as they would upstream.
+        """
         self.keypair = keypair
         self.host = host
         self.port = port
@@ -88,6 +99,8 @@ class LocalValidator:
         self._registered_hotkeys = registered_hotkeys
         self._push_targets = push_targets
         self._push_interval = push_interval_seconds
+        self._first_push_delay = first_push_delay_seconds
+        self._push_secret = None if push_secret is None else secret_from_setting(push_secret)
         self._token_rotation = token_rotation_seconds
         self._rate_limits = rate_limits
         self._security_config = security_config
@@ -126,11 +139,15 @@ class LocalValidator:
     def restart(self) -> None:
         """A validator process restart, on the same port.
 
-        New engine: a new token secret (every token handed out is now `token_invalid`),
-        empty rate-limit windows, failure records and cooldowns. What the validator's
-        database keeps survives: the bans (reloaded as upstream does at start-up, expired
-        ones dropped) and the stored odds and outcomes. The axon (with its nonce memory)
-        and the pusher are new too; the first push goes out at once with the new token.
+        New engine, as a new upstream process has (`SecurityManager.__init__` in
+        `sparket/validator/security/manager.py`, `ValidatorComms` in `comms.py`): a new
+        token secret (every token handed out is now `token_invalid`, unless `push_secret`
+        fixes it), empty rate-limit windows, and no hotkey or IP record at all: failures,
+        violations, cooldowns, backoff levels and `failing_hotkeys` are gone. What the
+        validator's database keeps survives: the bans (reloaded as upstream's
+        `load_blacklist_from_db` does at start-up, expired ones dropped) and the stored
+        odds and outcomes. The axon (with its nonce memory) and the pusher are new too; the
+        first push goes out after `first_push_delay_seconds` with the new token.
         """
         if self._axon is None:
             raise RuntimeError("restart() needs a running validator")
@@ -176,6 +193,7 @@ class LocalValidator:
             token=self.current_token,
             targets=self._push_targets,
             interval_seconds=self._push_interval,
+            first_delay_seconds=self._first_push_delay,
         )
         self._pusher.start()
 
@@ -191,7 +209,8 @@ class LocalValidator:
         return ValidatorEngine(
             self._clock,
             registered=self._registered,
-            secret=secrets.token_bytes(32),
+            # An empty secret means none, as an empty environment variable does upstream.
+            secret=self._push_secret or secrets.token_bytes(32),
             token_rotation_seconds=self._token_rotation,
             rate_limits=self._rate_limits,
             security_config=self._security_config,

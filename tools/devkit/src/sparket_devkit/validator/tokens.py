@@ -1,9 +1,11 @@
-"""Push tokens (`sparket/validator/comms.py`): one HMAC per validator per epoch.
+"""Push tokens (`sparket/validator/comms.py` `ValidatorComms`): one HMAC per validator per epoch.
 
 token = HMAC-SHA256(secret, str(floor(now / rotation))).hexdigest(). The validator accepts
-the current and the previous epoch, so a token lives between one and two rotations. The
-secret is 32 random bytes per process unless one is given; a validator restart is simply
-a new `PushTokens`, which invalidates every token handed out before.
+the current and the previous epoch, so a token received in epoch E works until the end of
+epoch E + 1: between one and two rotations. The secret is 32 random bytes per process
+unless one is given (upstream: the UTF-8 bytes of `SPARKET_VALIDATOR_PUSH_SECRET`, see
+`secret_from_setting`); a validator restart is simply a new `PushTokens`, which
+invalidates every token handed out before, unless the secret is fixed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from enum import StrEnum
 
 from sparket_devkit.validator.clock import Clock
 from sparket_devkit.validator.config import DEFAULT_TOKEN_ROTATION_SEC, MIN_TOKEN_ROTATION_SEC
+
+
+def secret_from_setting(value: str | bytes) -> bytes:
+    """The HMAC key for a configured secret: a string counts by its UTF-8 bytes, as the
+    environment variable does upstream, so both sides of a test agree on the key."""
+    return value.encode("utf-8") if isinstance(value, str) else value
 
 
 class TokenCheck(StrEnum):
