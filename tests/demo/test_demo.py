@@ -75,6 +75,12 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
     stored = re.search(r'"odds_rows": (\d+)', output)
     assert stored is not None and int(stored.group(1)) > 0
     assert "IPs with failures or violations: none" in output
+    # The fleet shared its budgets through the demo's Redis: no runtime ever fell back to
+    # its local share (a Redis the pods cannot reach once passed unnoticed here).
+    miner_logs = list((workdir / "kubelet" / "pods").glob("*/logs/miner.log"))
+    assert len(miner_logs) == 3
+    for log in miner_logs:
+        assert "budget_store_down" not in log.read_text(), log
     assert output.rstrip().endswith("demo: stopped; nothing is left running")
 
     assert [n for n in _netns() if n.startswith("spk-")] == []

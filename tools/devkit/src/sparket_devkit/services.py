@@ -105,6 +105,11 @@ class RedisServer:
                 *self._access_args(),
                 "--bind",
                 " ".join(filter(None, ("127.0.0.1", self.extra_bind))),
+                # Redis refuses every non-loopback client of a passwordless default user
+                # ("protected mode"): an extra bind address is a private network a test or
+                # the demo made for its own pods, which must reach it.
+                "--protected-mode",
+                "no" if self.extra_bind and self.password is None and not self.acl else "yes",
                 "--dir",
                 str(self.workdir),
                 "--save",
@@ -113,8 +118,6 @@ class RedisServer:
                 "yes" if self.persistent else "no",
                 "--appendfsync",
                 "everysec",
-                "--protected-mode",
-                "yes",
                 "--daemonize",
                 "no",
             ],
