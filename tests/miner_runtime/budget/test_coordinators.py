@@ -399,8 +399,8 @@ async def test_a_token_is_dated_by_its_latest_sighting_and_an_older_one_never_wi
 async def test_tokens_retire_by_the_epoch_their_latest_sighting_proves(
     redis_server: RedisServer, validator: str
 ) -> None:
-    """Both backends on a 4 s rotation with 0.5 s skew: a token seen now is good for 3.5 to
-    7.5 s (the end of the epoch after that of `now - skew`, minus the skew), never longer;
+    """Both backends on a 4 s rotation with 0.5 s skew: a token seen now is good until the
+    end of the epoch after that of `now - skew`, minus the skew (3 to 7.5 s), never longer;
     seen again later, it is dated by that sighting (a round sends the current token)."""
     budgets = dataclasses.replace(BUDGETS, token_rotation_seconds=4.0, token_clock_skew_seconds=0.5)
     backends: list[BudgetCoordinator] = [
@@ -408,11 +408,14 @@ async def test_tokens_retire_by_the_epoch_their_latest_sighting_proves(
         RedisCoordinator.from_url(redis_server.url, budgets),
     ]
     try:
+        # Record well inside an epoch of `t - skew`, so that our clock and each backend's
+        # (Redis dates the sighting itself) put the sighting in the same epoch.
+        await asyncio.sleep((1.5 - (time.time() - 0.5) % 4.0) % 4.0)
         for backend in backends:
             await backend.record_token(validator, "a" * 64)
         now = time.time()
         expires = token_expires_ms(int(now * 1000), 4000, 500) / 1000
-        assert 3.4 <= expires - now <= 7.5
+        assert 5.0 <= expires - now <= 6.0  # 1.5 s into the epoch: its end + 4 s - 0.5 s
         for backend in backends:
             assert await backend.token(validator) == "a" * 64
         await asyncio.sleep(expires - time.time() - 0.3)
