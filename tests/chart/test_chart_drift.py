@@ -13,7 +13,7 @@ import yaml
 from chart_harness import CHART, CRD_FILE, MONITORING, ROOT, documents, template
 from prometheus_client import CollectorRegistry
 
-from miner_runtime.control.metrics import RuntimeMetrics
+from miner_runtime.observability.metrics import RuntimeMetrics
 from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.controller.metrics import OperatorMetrics
 

@@ -58,7 +58,7 @@ from sparket_devkit.wallets import generated_wallet
 from sparket_operator.api import v1alpha1
 from sparket_operator.controller.poller import fetch_facts, status_url
 from sparket_operator.reconcile import desired, workload
-from sparket_operator.reconcile.facts import RuntimeFacts
+from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.reconcile.wallet import check_wallet_secret
 from sparket_operator.settings import OperatorSettings
 
@@ -165,7 +165,7 @@ def start_runtime(command: list[str], env: dict[str, str], log: Path, control_po
     return Runtime(process, log, control_port)
 
 
-async def poll_status(url: str) -> RuntimeFacts:
+async def poll_status(url: str) -> RuntimeReport:
     """One poll as the operator's StatusPoller makes it."""
     timeout = _OPERATOR_DEFAULTS["status_poll_timeout_seconds"].default
     async with httpx.AsyncClient(timeout=timeout) as client:
@@ -417,7 +417,7 @@ def test_the_rendered_pod_runs_the_runtime_and_the_poller_reads_its_status(
 def test_the_operator_and_the_runtime_know_the_same_leagues() -> None:
     """Each image carries its own copy of the league codes (the operator image has no
     runtime); this keeps the CRD's enum and what the runtime prices in step."""
-    from miner_runtime.protocol.models import League as RuntimeLeague
+    from miner_runtime.protocol.messages import League as RuntimeLeague
     from sparket_operator.api.v1alpha1 import League as OperatorLeague
 
     assert [league.value for league in OperatorLeague] == [league.value for league in RuntimeLeague]

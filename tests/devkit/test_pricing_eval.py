@@ -15,7 +15,7 @@ import pytest
 
 from miner_runtime.pricing.models.fit import Game, Market
 from miner_runtime.pricing.quotes import fair_odds
-from miner_runtime.protocol.models import MarketKind, Side
+from miner_runtime.protocol.messages import MarketKind, Side
 from sparket_devkit.pricing_eval import oracle
 from sparket_devkit.pricing_eval.__main__ import main
 from sparket_devkit.pricing_eval.baseline import HomeAdvantageBaseline

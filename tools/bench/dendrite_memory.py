@@ -38,9 +38,9 @@ import bittensor as bt
 from bittensor_wallet import Keypair
 
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
-from miner_runtime.validator.client import send
-from miner_runtime.validator.dendrite import EgressDendrite
-from miner_runtime.validator.replies import Reply
+from miner_runtime.validator_client.client import send
+from miner_runtime.validator_client.dendrite import EgressDendrite
+from miner_runtime.validator_client.replies import Reply
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
 from sparket_devkit.processes import vm_rss_kib

@@ -24,11 +24,11 @@ from miner_runtime.budget.model import Budgets, Rate
 from miner_runtime.pricing.builtin import BuiltinEngine
 from miner_runtime.pricing.engine import EngineCondition, MarketQuery, Quote
 from miner_runtime.pricing.names import TeamNames
-from miner_runtime.protocol.models import Game
+from miner_runtime.protocol.messages import Game
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import Store
-from miner_runtime.validator.replies import Reply, classify
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.replies import Reply, classify
+from miner_runtime.validator_client.selection import NeuronView
 
 VALIDATOR = NeuronView(uid=1, hotkey="5Bench", validator_permit=True, ip="127.0.0.1", port=1)
 
@@ -86,8 +86,8 @@ def games(markets: int, now: dt.datetime) -> list[Game]:
 
 
 async def measure(markets: int, cycles: int, batch_size: int) -> list[float]:
-    from miner_runtime.work.gate import Gate
-    from miner_runtime.work.submitter import Submitter
+    from miner_runtime.submission.gate import Gate
+    from miner_runtime.submission.submitter import Submitter
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{Path(tmp) / 'miner.db'}")

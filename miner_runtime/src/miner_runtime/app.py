@@ -26,31 +26,31 @@ from miner_runtime.budget.factory import coordinator_from_settings
 from miner_runtime.budget.failsafe import degraded_reason
 from miner_runtime.chain.client import ChainClient, ChainError
 from miner_runtime.chain.sync import ChainSnapshot, ChainSync, ServeStatus
-from miner_runtime.control.api import ControlServer, build_control_app
-from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.errors import ConfigError
 from miner_runtime.ingress.axon import ConnectionIngress, build_axon
 from miner_runtime.logs import log_event
+from miner_runtime.observability.metrics import RuntimeMetrics
+from miner_runtime.observability.server import ControlServer, build_control_app
 from miner_runtime.pricing.builtin import BuiltinEngine
 from miner_runtime.pricing.engine import PricingEngine
 from miner_runtime.pricing.factory import pricing_from_settings
 from miner_runtime.pricing.history import ResultsHistory
-from miner_runtime.protocol.models import ConnectionInfo, League
+from miner_runtime.protocol.messages import ConnectionInfo, League
 from miner_runtime.settings import Settings
 from miner_runtime.storage import Store, database_url
-from miner_runtime.validator.dendrite import EgressDendrite
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.gate import Gate, utc_now
-from miner_runtime.work.link import DendriteLink
-from miner_runtime.work.outcomes import (
+from miner_runtime.submission.gate import Gate, utc_now
+from miner_runtime.submission.outcomes import (
     CombinedSource,
     FileOutcomeSource,
     OutcomeSource,
     StoredResultsSource,
 )
-from miner_runtime.work.rounds import OddsRounds
-from miner_runtime.work.status import WorkStatus
-from miner_runtime.work.submitter import Submitter
+from miner_runtime.submission.rounds import OddsRounds
+from miner_runtime.submission.status import WorkStatus
+from miner_runtime.submission.submitter import Submitter
+from miner_runtime.validator_client.dendrite import EgressDendrite
+from miner_runtime.validator_client.selection import NeuronView
+from miner_runtime.validator_client.transport import DendriteLink
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from pydantic_settings import (
 )
 
 from miner_runtime.errors import ConfigError
-from miner_runtime.protocol.models import League
+from miner_runtime.protocol.messages import League
 
 ENV_PREFIX = "SPARKET_"
 NESTED_DELIMITER = "__"

@@ -299,12 +299,12 @@ async def _work(config: dict[str, Any]) -> None:
 
     from miner_runtime.budget.factory import coordinator_from_settings
     from miner_runtime.ingress.axon import ConnectionIngress, build_axon
-    from miner_runtime.protocol.models import ConnectionInfo
+    from miner_runtime.protocol.messages import ConnectionInfo
     from miner_runtime.settings import BudgetSettings
-    from miner_runtime.validator.dendrite import EgressDendrite
-    from miner_runtime.validator.selection import NeuronView
-    from miner_runtime.work.gate import Gate
-    from miner_runtime.work.link import DendriteLink
+    from miner_runtime.submission.gate import Gate
+    from miner_runtime.validator_client.dendrite import EgressDendrite
+    from miner_runtime.validator_client.selection import NeuronView
+    from miner_runtime.validator_client.transport import DendriteLink
     from sparket_devkit.ports import free_port
     from sparket_devkit.wallets import generated_wallet
 

@@ -12,7 +12,7 @@ from bittensor.utils.balance import Balance
 
 from miner_runtime.chain.client import MockChain
 from miner_runtime.chain.neurons import dotted_ip, stake_in_tao, to_view, to_views
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.selection import NeuronView
 
 NETUID = 57
 

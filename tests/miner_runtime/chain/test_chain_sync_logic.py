@@ -16,7 +16,7 @@ from miner_runtime.chain.sync import (
     reason_not_to_serve,
     with_own_axon,
 )
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.selection import NeuronView
 
 AT = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 US = NeuronView(2, "us", False, "0.0.0.0", 0)

@@ -18,7 +18,7 @@ from runtime_harness import MINER_EGRESS_IP, AppFactory, MinerUnderTest, until
 
 from miner_runtime.app import MinerApp
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
-from miner_runtime.validator.dendrite import EgressDendrite
+from miner_runtime.validator_client.dendrite import EgressDendrite
 from sparket_devkit.wallets import generated_wallet
 
 TOKEN_A, TOKEN_B = "a" * 64, "b" * 64

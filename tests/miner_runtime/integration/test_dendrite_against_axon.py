@@ -17,9 +17,9 @@ import bittensor as bt
 import pytest
 
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
-from miner_runtime.validator.client import send
-from miner_runtime.validator.dendrite import SYNAPSE_HISTORY_KEPT, EgressDendrite
-from miner_runtime.validator.replies import ReplyKind
+from miner_runtime.validator_client.client import send
+from miner_runtime.validator_client.dendrite import SYNAPSE_HISTORY_KEPT, EgressDendrite
+from miner_runtime.validator_client.replies import ReplyKind
 from sparket_devkit.cluster import wait_for
 from sparket_devkit.ports import free_port, is_listening
 from sparket_devkit.wallets import generated_wallet

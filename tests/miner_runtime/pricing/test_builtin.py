@@ -15,7 +15,7 @@ from miner_runtime.pricing.quotes import accept
 from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.pricing.sources.theodds import BookOdds, BookPrice, EventOdds
-from miner_runtime.protocol.models import League, MarketKind, Side, Sport
+from miner_runtime.protocol.messages import League, MarketKind, Side, Sport
 from miner_runtime.storage import ActiveMarket
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)

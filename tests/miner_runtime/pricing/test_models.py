@@ -20,7 +20,7 @@ from miner_runtime.pricing.models.fit import Game, Market, fit_league
 from miner_runtime.pricing.models.leagues import PROFILES
 from miner_runtime.pricing.models.market import blend, consensus, devig
 from miner_runtime.pricing.models.ratings import Ratings
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 
 T0 = dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
 

@@ -20,7 +20,7 @@ import pytest
 from miner_runtime.pricing.model_api import Health, render
 from miner_runtime.pricing.quotes import accept
 from miner_runtime.pricing.sidecar import SidecarEngine
-from miner_runtime.protocol.models import League, MarketKind, Sport
+from miner_runtime.protocol.messages import League, MarketKind, Sport
 from miner_runtime.storage import ActiveMarket
 from sparket_devkit.paths import repo_root
 from sparket_devkit.ports import free_port

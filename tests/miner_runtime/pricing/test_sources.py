@@ -28,7 +28,7 @@ from miner_runtime.pricing.sources.theodds import (
     EventOdds,
     OddsApiClient,
 )
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "0dd5-k3y-5ecret-7a41c2e9b8"

@@ -14,7 +14,7 @@ import textwrap
 
 import sqlalchemy as sa
 
-from miner_runtime.protocol.models import OddsSubmission, OutcomeResult, Side
+from miner_runtime.protocol.messages import OddsSubmission, OutcomeResult, Side
 from miner_runtime.storage import SendState, SkipReason, Store
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
@@ -24,7 +24,7 @@ V1 = "5Validator1"
 _PRELUDE = textwrap.dedent(
     """
     import datetime as dt, sys, time
-    from miner_runtime.protocol.models import Game, OddsSubmission, OutcomeResult
+    from miner_runtime.protocol.messages import Game, OddsSubmission, OutcomeResult
     from miner_runtime.storage import SendState, Store
 
     NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from miner_runtime.protocol.models import Game, MarketKind, OddsSubmission, OutcomeResult, Side
+from miner_runtime.protocol.messages import Game, MarketKind, OddsSubmission, OutcomeResult, Side
 from miner_runtime.storage import (
     OddsPlan,
     SendState,

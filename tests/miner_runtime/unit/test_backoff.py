@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from miner_runtime.validator.replies import Reply, ReplyKind, classify
-from miner_runtime.work.backoff import (
+from miner_runtime.submission.backoff import (
     NOT_READY_FIRST,
     NOT_READY_MAX,
     PENALISED_PAUSE,
@@ -16,6 +15,7 @@ from miner_runtime.work.backoff import (
     Penalty,
     penalty_for,
 )
+from miner_runtime.validator_client.replies import Reply, ReplyKind, classify
 
 T0 = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 

@@ -9,9 +9,9 @@ import pytest
 
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.results import GameResult
-from miner_runtime.protocol.models import League, OutcomeResult, Sport
+from miner_runtime.protocol.messages import League, OutcomeResult, Sport
 from miner_runtime.storage import StoredEvent
-from miner_runtime.work.outcomes import (
+from miner_runtime.submission.outcomes import (
     EventResult,
     FileOutcomeSource,
     ResultsFileError,

@@ -9,7 +9,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from miner_runtime.protocol.models import (
+from miner_runtime.protocol.messages import (
     ConnectionInfo,
     MarketKind,
     OddsPush,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from miner_runtime.validator.replies import (
+from miner_runtime.validator_client.replies import (
     MAX_COOLDOWN_SECONDS,
     Reply,
     ReplyKind,

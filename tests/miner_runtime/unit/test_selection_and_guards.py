@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from miner_runtime.ingress.guards import accepts_type, blacklist_verdict, priority
-from miner_runtime.validator.selection import NeuronView, select_validators
+from miner_runtime.validator_client.selection import NeuronView, select_validators
 
 NEURONS = [
     NeuronView(0, "val-big", True, "198.51.100.1", 8091, stake=5000.0),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from miner_runtime.protocol.models import League, MarketKind, Sport
+from miner_runtime.protocol.messages import League, MarketKind, Sport
 from miner_runtime.protocol.snapshot import MAX_DETAIL, SkipReason, parse_game_data
 
 

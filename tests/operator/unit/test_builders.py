@@ -649,7 +649,7 @@ def test_service_targets_the_containers_axon_port_by_name() -> None:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
 def test_the_runtime_accepts_the_rendered_document(sample: Sample) -> None:
-    from miner_runtime.protocol.models import League
+    from miner_runtime.protocol.messages import League
     from miner_runtime.settings import Settings
 
     settings = Settings(**_document(sample))

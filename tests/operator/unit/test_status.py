@@ -24,9 +24,9 @@ from sparket_operator.api.v1alpha1 import (
     SparketMinerStatus,
 )
 from sparket_operator.reconcile import workload
-from sparket_operator.reconcile.facts import RuntimeFacts
 from sparket_operator.reconcile.observed import Observed, rollout_settled
 from sparket_operator.reconcile.placement import Endpoint, Resolution
+from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.reconcile.status import Progress, compute_status
 from sparket_operator.reconcile.wallet import WalletVerdict, check_wallet_secret, short_address
 
@@ -41,7 +41,7 @@ EGRESS = "203.0.113.10"
 TEMPLATE_HASH = "0123456789abcdef"
 VALID_WALLET = WalletVerdict(True, "Valid", "the Secret holds hotkey 5Grwv…utQY")
 RESOLVED = Resolution(ENDPOINT, EGRESS, "EndpointResolved", "")
-FACTS = RuntimeFacts(
+FACTS = RuntimeReport(
     uid=17,
     state="mining",
     registered=True,
@@ -142,7 +142,7 @@ def _status(
     *,
     progress: Progress = HEALTHY,
     observed: Observed = HEALTHY_OBSERVED,
-    facts: RuntimeFacts | None = FACTS,
+    facts: RuntimeReport | None = FACTS,
     now: str = NOW,
 ) -> SparketMinerStatus:
     return compute_status(
@@ -218,7 +218,7 @@ def test_short_hotkey_keeps_the_first_five_and_last_four_characters() -> None:
 # --- zero idle writes --------------------------------------------------------------------
 
 
-SCENARIOS: dict[str, tuple[Progress, Observed, RuntimeFacts | None]] = {
+SCENARIOS: dict[str, tuple[Progress, Observed, RuntimeReport | None]] = {
     "healthy": (HEALTHY, HEALTHY_OBSERVED, FACTS),
     "paused": (replace(HEALTHY, paused=True), Observed(stateful_set=_stateful_set()), None),
     "duplicate": (Progress(paused=False, duplicate_of="miners/alice-old"), Observed(), None),

@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from miner_runtime.chain.neurons import to_views
 from miner_runtime.errors import MinerRuntimeError
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.selection import NeuronView
 
 AXON_PROTOCOL = 4  # what `serve_axon_extrinsic` publishes (plain HTTP axon)
 

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.selection import NeuronView
 
 UNSERVED_IP = "0.0.0.0"  # what the chain reports for a hotkey that never served an axon
 

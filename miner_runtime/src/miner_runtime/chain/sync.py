@@ -25,7 +25,7 @@ from types import MappingProxyType
 
 from miner_runtime.chain.client import ChainClient, ServeError
 from miner_runtime.logs import log_event
-from miner_runtime.validator.selection import NeuronView, select_validators
+from miner_runtime.validator_client.selection import NeuronView, select_validators
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from miner_runtime.ingress.guards import accepts_type, blacklist_verdict, priority
 from miner_runtime.logs import log_event
-from miner_runtime.protocol.models import ConnectionInfo
+from miner_runtime.protocol.messages import ConnectionInfo
 from miner_runtime.protocol.synapse import SparketSynapse
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.selection import NeuronView
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.selection import NeuronView
 
 ACCEPTED_INBOUND_TYPE = "connection_info_push"
 

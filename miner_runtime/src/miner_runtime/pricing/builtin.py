@@ -26,7 +26,7 @@ from miner_runtime.pricing.quotes import quote_of, sides_of
 from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.pricing.sources.theodds import EventOdds
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
-from miner_runtime.protocol.models import MarketKind, Side
+from miner_runtime.protocol.messages import MarketKind, Side
 from miner_runtime.storage import ActiveMarket
 
 MarketQuery: TypeAlias = ActiveMarket

@@ -17,7 +17,7 @@ from miner_runtime.pricing.builtin import BuiltinEngine
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.results import ResultsSource
 from miner_runtime.pricing.sources.errors import SourceError
-from miner_runtime.protocol.models import League
+from miner_runtime.protocol.messages import League
 from miner_runtime.storage import Store
 
 logger = logging.getLogger(__name__)

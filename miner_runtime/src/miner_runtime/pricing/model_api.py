@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from miner_runtime.protocol.models import League, MarketKind, Sport
+from miner_runtime.protocol.messages import League, MarketKind, Sport
 
 API_VERSION = "1.0.0"
 PRICE_PATH = "/v1/price"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import MarketQuery, Quote
-from miner_runtime.protocol.models import (
+from miner_runtime.protocol.messages import (
     MAX_ODDS,
     MIN_ODDS,
     MarketKind,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from miner_runtime.protocol.models import League
+from miner_runtime.protocol.messages import League
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from miner_runtime.pricing.model_api import (
     PriceRequest,
     PriceResponse,
 )
-from miner_runtime.protocol.models import MarketKind, Side
+from miner_runtime.protocol.messages import MarketKind, Side
 
 logger = logging.getLogger(__name__)
 

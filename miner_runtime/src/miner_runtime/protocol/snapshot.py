@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from pydantic import TypeAdapter, ValidationError
 
-from miner_runtime.protocol.models import Game, GameMarket, League, MarketKind, Sport
+from miner_runtime.protocol.messages import Game, GameMarket, League, MarketKind, Sport
 
 # Details are for a log line: bounded, whatever a validator sends.
 MAX_DETAIL = 80

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from miner_runtime.errors import MinerRuntimeError
 from miner_runtime.pricing.results import GameResult
-from miner_runtime.protocol.models import (
+from miner_runtime.protocol.messages import (
     Game,
     League,
     MarketKind,

@@ -24,10 +24,10 @@ from sparket_operator.controller.reconciler import Reconciler, parse_miner, summ
 from sparket_operator.controller.workqueue import WorkQueue
 from sparket_operator.kube import errors
 from sparket_operator.kube.client import KubeApi, resource_path
-from sparket_operator.reconcile.facts import RuntimeFacts
 from sparket_operator.reconcile.fleet import Fleet, MinerKey
 from sparket_operator.reconcile.naming import MANAGED_BY, MANAGED_BY_LABEL, MINER_LABEL
 from sparket_operator.reconcile.observed import NodeInfo, pod_ip, pod_ready, rollout_settled
+from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Controller:
         self.metrics = metrics
         self.fleet = Fleet()
         self.nodes: dict[str, NodeInfo] = {}
-        self.facts: dict[MinerKey, RuntimeFacts] = {}
+        self.facts: dict[MinerKey, RuntimeReport] = {}
         self.pods: dict[MinerKey, tuple[bool, str | None]] = {}
         self.phases: dict[MinerKey, str] = {}
         self.queue: WorkQueue[MinerKey] = WorkQueue()

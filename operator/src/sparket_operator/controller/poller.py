@@ -16,8 +16,12 @@ import httpx
 
 from sparket_operator.controller.metrics import OperatorMetrics
 from sparket_operator.reconcile.config import CONTROL_PORT
-from sparket_operator.reconcile.facts import FactsError, RuntimeFacts, parse_status
 from sparket_operator.reconcile.fleet import MinerKey
+from sparket_operator.reconcile.runtime_report import (
+    RuntimeReport,
+    RuntimeReportError,
+    parse_status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +32,12 @@ def status_url(template: str, key: MinerKey, pod_ip: str) -> str:
     return template.format(pod_ip=pod_ip, port=CONTROL_PORT, namespace=key[0], name=key[1])
 
 
-async def fetch_facts(client: httpx.AsyncClient, url: str) -> RuntimeFacts:
+async def fetch_facts(client: httpx.AsyncClient, url: str) -> RuntimeReport:
     response = await client.get(url)
     response.raise_for_status()
     document = response.json()
     if not isinstance(document, dict):
-        raise FactsError("the status document is not a JSON object")
+        raise RuntimeReportError("the status document is not a JSON object")
     return parse_status(document)
 
 
@@ -41,7 +45,7 @@ class StatusPoller:
     def __init__(
         self,
         *,
-        facts: MutableMapping[MinerKey, RuntimeFacts],
+        facts: MutableMapping[MinerKey, RuntimeReport],
         targets: Callable[[], Iterable[Target]],
         changed: Callable[[MinerKey], None],
         url_template: str,
@@ -76,7 +80,7 @@ class StatusPoller:
         async with self._limit:
             try:
                 facts = await fetch_facts(client, url)
-            except (httpx.HTTPError, FactsError, ValueError) as exc:
+            except (httpx.HTTPError, RuntimeReportError, ValueError) as exc:
                 self._metrics.status_polls.labels("error").inc()
                 logger.info("no status from %s/%s: %s", *key, exc)
                 if self.facts.pop(key, None) is not None:

@@ -30,8 +30,7 @@ from sparket_operator.api import conditions as cond
 from sparket_operator.api.v1alpha1 import PAUSED_ANNOTATION, SparketMiner, SparketMinerStatus
 from sparket_operator.kube import errors, observe
 from sparket_operator.kube.client import KubeApi, Obj, resource_path
-from sparket_operator.reconcile import desired, events, network, stamps
-from sparket_operator.reconcile.facts import RuntimeFacts
+from sparket_operator.reconcile import applied_hash, desired, events, network
 from sparket_operator.reconcile.fleet import Fleet, MinerKey, MinerSummary
 from sparket_operator.reconcile.naming import ObjectNames
 from sparket_operator.reconcile.observed import (
@@ -43,6 +42,7 @@ from sparket_operator.reconcile.observed import (
     rollout_settled,
 )
 from sparket_operator.reconcile.placement import Resolution, choose_node, resolve
+from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.reconcile.status import Progress, compute_status
 from sparket_operator.reconcile.wallet import check_wallet_secret
 from sparket_operator.settings import OperatorSettings
@@ -97,7 +97,7 @@ class Reconciler:
         api: KubeApi,
         fleet: Fleet,
         nodes: Mapping[str, NodeInfo],
-        facts: Mapping[MinerKey, RuntimeFacts],
+        facts: Mapping[MinerKey, RuntimeReport],
         settings: OperatorSettings,
         now: Callable[[], str] = utc_now,
     ) -> None:
@@ -149,7 +149,7 @@ class Reconciler:
         observed = await observe.owned(self.api, miner)
         try:
             service = await self._apply(
-                stamps.stamped(network.build_service(miner)), observed.service
+                applied_hash.stamped(network.build_service(miner)), observed.service
             )
         except errors.Invalid as exc:  # e.g. spec.axon.nodePort already allocated
             refused = Resolution(None, None, "ServiceRejected", str(exc))
@@ -189,7 +189,7 @@ class Reconciler:
         assert resolution is not None and resolution.endpoint is not None
         assert resolution.egress_ip is not None
         config_map, stateful_set = (
-            stamps.stamped(obj)
+            applied_hash.stamped(obj)
             for obj in desired.desired_objects(
                 miner,
                 node=progress.node,
@@ -202,10 +202,10 @@ class Reconciler:
                 budget_secret=self.settings.budget_secret,
             )
         )
-        template_hash = annotation(stateful_set, stamps.APPLIED_HASH_ANNOTATION)
+        template_hash = annotation(stateful_set, applied_hash.APPLIED_HASH_ANNOTATION)
         progress = replace(progress, template_hash=template_hash)
         live = observed.stateful_set
-        changing = live is not None and stamps.needs_apply(live, stateful_set)
+        changing = live is not None and applied_hash.needs_apply(live, stateful_set)
         if changing and not self.fleet.may_roll(
             key, available=pod_ready(observed.pod), limit=self.settings.max_unavailable
         ):
@@ -218,7 +218,7 @@ class Reconciler:
         return progress, observed, None
 
     async def _apply(self, desired_obj: Obj, live: Mapping[str, Any] | None) -> Mapping[str, Any]:
-        if live is not None and not stamps.needs_apply(live, desired_obj):
+        if live is not None and not applied_hash.needs_apply(live, desired_obj):
             return live
         return await self.api.apply(desired_obj)
 

@@ -18,7 +18,6 @@ from sparket_operator.api.v1alpha1 import (
     SparketMiner,
     SparketMinerStatus,
 )
-from sparket_operator.reconcile.facts import RuntimeFacts
 from sparket_operator.reconcile.observed import (
     Observed,
     pod_condition,
@@ -27,6 +26,7 @@ from sparket_operator.reconcile.observed import (
     rollout_settled,
 )
 from sparket_operator.reconcile.placement import Resolution
+from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.reconcile.wallet import WalletReason, WalletVerdict, short_address
 
 
@@ -49,7 +49,7 @@ def compute_status(
     *,
     progress: Progress,
     observed: Observed,
-    facts: RuntimeFacts | None,
+    facts: RuntimeReport | None,
     now: str,
 ) -> SparketMinerStatus:
     previous = miner.status
@@ -94,7 +94,7 @@ def compute_status(
     )
 
 
-def _verdicts(progress: Progress, observed: Observed, facts: RuntimeFacts | None) -> list[Verdict]:
+def _verdicts(progress: Progress, observed: Observed, facts: RuntimeReport | None) -> list[Verdict]:
     gates = [_hotkey_unique(progress), _wallet(progress), _exposed(progress)]
     work = [
         _scheduled(progress, observed),
@@ -192,7 +192,7 @@ def _up_to_date(p: Progress, observed: Observed) -> Verdict:
     return Verdict(kind, FALSE, "Rolling", "the pod is being replaced with the current spec")
 
 
-def _runtime(facts: RuntimeFacts | None) -> list[Verdict]:
+def _runtime(facts: RuntimeReport | None) -> list[Verdict]:
     if facts is None:
         return _runtime_unknown("NoReport", "the runtime's /status has not answered yet")
     validators = (

@@ -18,7 +18,7 @@ from miner_runtime.pricing.models.calibration import Platt, fit_platt
 from miner_runtime.pricing.models.distributions import NormalGame, PoissonGame
 from miner_runtime.pricing.models.leagues import PROFILES
 from miner_runtime.pricing.models.ratings import Ratings
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 
 # A team's forecasts count for calibration only once it has this many games rated.
 _CALIBRATION_WARMUP_GAMES = 5

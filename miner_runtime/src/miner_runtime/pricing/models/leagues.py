@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from miner_runtime.protocol.models import League
+from miner_runtime.protocol.messages import League
 
 
 class Family(StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-from miner_runtime.protocol.models import Side
+from miner_runtime.protocol.messages import Side
 
 
 def devig(odds: Mapping[Side, float]) -> dict[Side, float]:

@@ -25,7 +25,7 @@ from miner_runtime.logs import log_event
 from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.answers import Answer, UtcDatetime
 from miner_runtime.pricing.sources.errors import SourceError
-from miner_runtime.protocol.models import League
+from miner_runtime.protocol.messages import League
 
 logger = logging.getLogger(__name__)
 

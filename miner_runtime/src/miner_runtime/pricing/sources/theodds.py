@@ -31,7 +31,7 @@ from pydantic import Field
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.sources.answers import Answer, UtcDatetime
 from miner_runtime.pricing.sources.errors import SourceError
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 
 logger = logging.getLogger(__name__)
 

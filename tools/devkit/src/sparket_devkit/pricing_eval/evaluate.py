@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from miner_runtime.pricing.models.fit import FittedLeague, Game, Market, fit_league
 from miner_runtime.pricing.models.leagues import PROFILES
 from miner_runtime.pricing.quotes import fair_odds
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 from sparket_devkit.pricing_eval import oracle
 from sparket_devkit.pricing_eval.baseline import HomeAdvantageBaseline
 from sparket_devkit.pricing_eval.metrics import Row, rows_for

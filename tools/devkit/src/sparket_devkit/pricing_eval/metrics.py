@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from miner_runtime.protocol.models import MAX_ODDS, MIN_ODDS, MarketKind, Side
+from miner_runtime.protocol.messages import MAX_ODDS, MIN_ODDS, MarketKind, Side
 
 OVERALL = "overall"
 BINS = 10

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from miner_runtime.pricing.models.fit import Market
-from miner_runtime.protocol.models import MarketKind, Side
+from miner_runtime.protocol.messages import MarketKind, Side
 from sparket_devkit.pricing_eval.simulate import (
     NOISE_SD,
     OVERTIME_EDGE,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from miner_runtime.pricing.models.fit import Game, Market
-from miner_runtime.protocol.models import MarketKind, Side
+from miner_runtime.protocol.messages import MarketKind, Side
 
 VIG = 0.045
 _SHRINK_GAMES = 20.0  # r = max(0.1, 1 - games / 20): early-season shrinkage to 0.5

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from miner_runtime.protocol.models import League
+from miner_runtime.protocol.messages import League
 from sparket_devkit.pricing_eval.evaluate import (
     BUILT_IN,
     ORACLE,

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from miner_runtime.pricing.models.fit import Game, Market
-from miner_runtime.protocol.models import League, MarketKind, Side
+from miner_runtime.protocol.messages import League, MarketKind, Side
 
 # The engine's profiles: NBA is a Normal-family league, EPL a Poisson three-way one.
 BASKETBALL = League.NBA

@@ -1,4 +1,4 @@
-"""Odds rounds per validator (work/rounds.py): a round never waits for a validator whose
+"""Odds rounds per validator (submission/rounds.py): a round never waits for a validator whose
 previous push still runs, and rounds start on their cadence whatever the last one cost."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from test_submitter import TOKEN_A, TOKEN_B, V1, V2, games, gate_for
 
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import Store
-from miner_runtime.validator.replies import Reply
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.rounds import OddsRounds
-from miner_runtime.work.submitter import Submitter
+from miner_runtime.submission.rounds import OddsRounds
+from miner_runtime.submission.submitter import Submitter
+from miner_runtime.validator_client.replies import Reply
+from miner_runtime.validator_client.selection import NeuronView
 
 
 class HeldAt(ScriptedLink):

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Sequence
 
 from miner_runtime.logs import log_event
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.status import CycleReport
-from miner_runtime.work.submitter import Priced, PushResult, Submitter
+from miner_runtime.submission.status import CycleReport
+from miner_runtime.submission.submitter import Priced, PushResult, Submitter
+from miner_runtime.validator_client.selection import NeuronView
 
 logger = logging.getLogger(__name__)
 

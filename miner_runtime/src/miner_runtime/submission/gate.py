@@ -32,14 +32,14 @@ from typing import Any
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.model import Ask, Decision, Denied, Grant, Rule
-from miner_runtime.control.metrics import RuntimeMetrics
 from miner_runtime.logs import log_event
+from miner_runtime.observability.metrics import RuntimeMetrics
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.validator.replies import Reply, ReplyKind
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.backoff import Backoff
-from miner_runtime.work.link import ValidatorLink
-from miner_runtime.work.status import WorkStatus
+from miner_runtime.submission.backoff import Backoff
+from miner_runtime.submission.status import WorkStatus
+from miner_runtime.validator_client.replies import Reply, ReplyKind
+from miner_runtime.validator_client.selection import NeuronView
+from miner_runtime.validator_client.transport import ValidatorLink
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from miner_runtime.validator.replies import Reply, ReplyKind
+from miner_runtime.validator_client.replies import Reply, ReplyKind
 
 NOT_READY_FIRST = 5.0
 NOT_READY_MAX = 60.0

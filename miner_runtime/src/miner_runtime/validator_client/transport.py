@@ -8,10 +8,10 @@ from typing import Any, Protocol
 import bittensor as bt
 
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.validator.client import send
-from miner_runtime.validator.dendrite import EgressDendrite
-from miner_runtime.validator.replies import Reply
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.client import send
+from miner_runtime.validator_client.dendrite import EgressDendrite
+from miner_runtime.validator_client.replies import Reply
+from miner_runtime.validator_client.selection import NeuronView
 
 
 class ValidatorLink(Protocol):

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.validator.replies import Reply, classify
-from miner_runtime.validator.selection import NeuronView
+from miner_runtime.validator_client.replies import Reply, classify
+from miner_runtime.validator_client.selection import NeuronView
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC)
 ACCEPTED = {"success": True, "accepted": True}

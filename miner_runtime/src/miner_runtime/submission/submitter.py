@@ -27,15 +27,15 @@ from typing import Any
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import MarketQuery, PricingEngine
 from miner_runtime.pricing.quotes import accept
-from miner_runtime.protocol.models import League, OddsPush, OddsSubmission, OutcomePush
+from miner_runtime.protocol.messages import League, OddsPush, OddsSubmission, OutcomePush
 from miner_runtime.protocol.snapshot import parse_game_data
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import SendState, Store
-from miner_runtime.validator.replies import Reply, ReplyKind
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.gate import Gate, utc_now
-from miner_runtime.work.outcomes import EventResult
-from miner_runtime.work.status import CycleReport
+from miner_runtime.submission.gate import Gate, utc_now
+from miner_runtime.submission.outcomes import EventResult
+from miner_runtime.submission.status import CycleReport
+from miner_runtime.validator_client.replies import Reply, ReplyKind
+from miner_runtime.validator_client.selection import NeuronView
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class Submitter:
 
     async def odds_cycle(self, validators: Sequence[NeuronView]) -> CycleReport:
         """Price the active markets once and push what changed to every validator (the
-        runtime schedules each validator's push on its own: work/rounds.py)."""
+        runtime schedules each validator's push on its own: submission/rounds.py)."""
         priced = await self.price()
         results = await asyncio.gather(*(self.push_odds(v, priced.quotes) for v in validators))
         return self.report(priced, results)

@@ -13,12 +13,12 @@ from scripted import ACCEPTED, NOW, Answer, Clock, ScriptedLink
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Ask, Budgets, Grant, Rate
-from miner_runtime.control.metrics import RuntimeMetrics
+from miner_runtime.observability.metrics import RuntimeMetrics
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.validator.replies import Reply, ReplyKind
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.backoff import BANNED_PAUSE, PENALISED_PAUSE, UNREACHABLE_PAUSE
-from miner_runtime.work.gate import Gate, Pass
+from miner_runtime.submission.backoff import BANNED_PAUSE, PENALISED_PAUSE, UNREACHABLE_PAUSE
+from miner_runtime.submission.gate import Gate, Pass
+from miner_runtime.validator_client.replies import Reply, ReplyKind
+from miner_runtime.validator_client.selection import NeuronView
 
 V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
 IP, OTHER_IP = "127.0.0.2", "127.0.0.3"

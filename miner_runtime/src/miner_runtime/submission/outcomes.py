@@ -23,7 +23,7 @@ from pydantic import ConfigDict, TypeAdapter
 from miner_runtime.errors import MinerRuntimeError
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.results import GameResult
-from miner_runtime.protocol.models import OutcomeFacts, OutcomeResult
+from miner_runtime.protocol.messages import OutcomeFacts, OutcomeResult
 from miner_runtime.storage import Store, StoredEvent
 
 

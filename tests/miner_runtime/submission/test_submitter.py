@@ -16,14 +16,14 @@ from scripted import ACCEPTED, NOW, Clock, ScriptedLink
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Budgets
-from miner_runtime.protocol.models import Game, League
+from miner_runtime.protocol.messages import Game, League
 from miner_runtime.protocol.synapse import SynapseType
 from miner_runtime.storage import ActiveMarket, Store
-from miner_runtime.validator.selection import NeuronView
-from miner_runtime.work.gate import Gate
-from miner_runtime.work.outcomes import EventResult
-from miner_runtime.work.status import WorkStatus
-from miner_runtime.work.submitter import Submitter
+from miner_runtime.submission.gate import Gate
+from miner_runtime.submission.outcomes import EventResult
+from miner_runtime.submission.status import WorkStatus
+from miner_runtime.submission.submitter import Submitter
+from miner_runtime.validator_client.selection import NeuronView
 
 V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
 V2 = NeuronView(uid=2, hotkey="5Validator2", validator_permit=True, ip="127.0.0.1", port=9002)
@@ -307,7 +307,7 @@ async def test_game_sync_keeps_what_it_knows_and_counts_the_rest_by_reason(
     )
     expected = {"unknown_league": 10, "unknown_kind": 1, "malformed_game": 1}
 
-    with caplog.at_level("WARNING", logger="miner_runtime.work.submitter"):
+    with caplog.at_level("WARNING", logger="miner_runtime.submission.submitter"):
         assert await submitter.sync_games([V1]) == 89
         clock.advance(300)
         assert await submitter.sync_games([V1]) == 89  # the next sync: same snapshot

@@ -11,8 +11,8 @@ from typing import Any
 import bittensor as bt
 
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
-from miner_runtime.validator.dendrite import EgressDendrite
-from miner_runtime.validator.replies import Reply, classify
+from miner_runtime.validator_client.dendrite import EgressDendrite
+from miner_runtime.validator_client.replies import Reply, classify
 
 PUSH_TIMEOUT_SECONDS = 12.0
 GAME_DATA_TIMEOUT_SECONDS = 30.0

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 
-class RuntimeFacts(BaseModel):
+class RuntimeReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     uid: int | None = None
@@ -27,15 +27,15 @@ class RuntimeFacts(BaseModel):
     throttled_by: tuple[str, ...] = ()  # "<validator hotkey>: <reason>" while paused
 
 
-class FactsError(ValueError):
+class RuntimeReportError(ValueError):
     """The document is not a runtime status (wrong shape); the message says why."""
 
 
-def parse_status(document: Mapping[str, Any]) -> RuntimeFacts:
+def parse_status(document: Mapping[str, Any]) -> RuntimeReport:
     submissions = document.get("submissions") or {}
     validators = document.get("validators") or []
     try:
-        return RuntimeFacts(
+        return RuntimeReport(
             uid=document.get("uid"),
             state=document.get("state"),
             registered=document.get("registered"),
@@ -51,4 +51,4 @@ def parse_status(document: Mapping[str, Any]) -> RuntimeFacts:
             ),
         )
     except (ValidationError, AttributeError, TypeError) as exc:
-        raise FactsError(f"not a runtime status document: {exc}") from None
+        raise RuntimeReportError(f"not a runtime status document: {exc}") from None

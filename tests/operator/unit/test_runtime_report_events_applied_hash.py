@@ -28,9 +28,13 @@ from sparket_operator.api.v1alpha1 import (
     ConditionType,
     SparketMiner,
 )
-from sparket_operator.reconcile import events, network, stamps
-from sparket_operator.reconcile.facts import FactsError, RuntimeFacts, parse_status
+from sparket_operator.reconcile import applied_hash, events, network
 from sparket_operator.reconcile.observed import annotation
+from sparket_operator.reconcile.runtime_report import (
+    RuntimeReport,
+    RuntimeReportError,
+    parse_status,
+)
 
 VALIDATOR_1 = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy"
 VALIDATOR_2 = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw"
@@ -94,7 +98,7 @@ def _status_document() -> dict[str, Any]:
 def test_a_runtime_status_document_parses_into_facts() -> None:
     facts = parse_status(_status_document())
 
-    assert facts == RuntimeFacts(
+    assert facts == RuntimeReport(
         uid=17,
         state="mining",
         registered=True,
@@ -140,7 +144,7 @@ def test_a_paused_validator_without_a_reason_reads_as_paused() -> None:
 
 
 def test_missing_keys_read_as_not_reported() -> None:
-    assert parse_status({}) == RuntimeFacts()
+    assert parse_status({}) == RuntimeReport()
     facts = parse_status({"uid": 5, "submissions": {"accepted_last_hour": 3}})
     assert (facts.uid, facts.accepted_1h, facts.rejected_1h) == (5, 3, 0)
     assert facts.validators_connected == 0
@@ -170,7 +174,7 @@ def test_a_document_of_the_wrong_shape_raises_facts_error(key: str, value: objec
     document = _status_document()
     document[key] = value
 
-    with pytest.raises(FactsError, match="not a runtime status document"):
+    with pytest.raises(RuntimeReportError, match="not a runtime status document"):
         parse_status(document)
 
 
@@ -178,7 +182,7 @@ def test_a_wrong_shape_inside_submissions_raises_facts_error() -> None:
     document = _status_document()
     document["submissions"]["accepted_last_hour"] = "many"
 
-    with pytest.raises(FactsError):
+    with pytest.raises(RuntimeReportError):
         parse_status(document)
 
 
@@ -186,7 +190,7 @@ def test_a_non_numeric_pause_raises_facts_error() -> None:
     document = _status_document()
     document["validators"][1]["paused_seconds"] = "soon"
 
-    with pytest.raises(FactsError):
+    with pytest.raises(RuntimeReportError):
         parse_status(document)
 
 
@@ -388,13 +392,13 @@ def test_stamped_adds_the_hash_annotation_and_leaves_the_input_alone() -> None:
     desired = _service()
     pristine = copy.deepcopy(desired)
 
-    result = stamps.stamped(desired)
+    result = applied_hash.stamped(desired)
 
     assert desired == pristine
-    digest = annotation(result, stamps.APPLIED_HASH_ANNOTATION)
-    assert digest == stamps.content_hash(pristine)
+    digest = annotation(result, applied_hash.APPLIED_HASH_ANNOTATION)
+    assert digest == applied_hash.content_hash(pristine)
     assert digest is not None and len(digest) == 16
-    assert stamps.APPLIED_HASH_ANNOTATION == "sparket.io/applied-hash"
+    assert applied_hash.APPLIED_HASH_ANNOTATION == "sparket.io/applied-hash"
     without = copy.deepcopy(result)
     del without["metadata"]["annotations"]
     assert without == pristine  # nothing else changed
@@ -404,21 +408,21 @@ def test_stamped_keeps_existing_annotations() -> None:
     desired = _service()
     desired["metadata"]["annotations"] = {"example.com/note": "kept"}
 
-    result = stamps.stamped(desired)
+    result = applied_hash.stamped(desired)
 
     assert result["metadata"]["annotations"]["example.com/note"] == "kept"
-    assert stamps.APPLIED_HASH_ANNOTATION in result["metadata"]["annotations"]
-    assert stamps.APPLIED_HASH_ANNOTATION not in desired["metadata"]["annotations"]
+    assert applied_hash.APPLIED_HASH_ANNOTATION in result["metadata"]["annotations"]
+    assert applied_hash.APPLIED_HASH_ANNOTATION not in desired["metadata"]["annotations"]
 
 
 def test_the_same_content_gives_the_same_hash_whatever_the_key_order() -> None:
     desired = _service()
     reordered = dict(reversed(list(copy.deepcopy(desired).items())))
 
-    assert stamps.content_hash(desired) == stamps.content_hash(reordered)
-    assert annotation(stamps.stamped(desired), stamps.APPLIED_HASH_ANNOTATION) == annotation(
-        stamps.stamped(reordered), stamps.APPLIED_HASH_ANNOTATION
-    )
+    assert applied_hash.content_hash(desired) == applied_hash.content_hash(reordered)
+    assert annotation(
+        applied_hash.stamped(desired), applied_hash.APPLIED_HASH_ANNOTATION
+    ) == annotation(applied_hash.stamped(reordered), applied_hash.APPLIED_HASH_ANNOTATION)
 
 
 def test_different_content_gives_a_different_hash() -> None:
@@ -426,27 +430,27 @@ def test_different_content_gives_a_different_hash() -> None:
     changed = copy.deepcopy(desired)
     changed["spec"]["ports"][0]["port"] = 9000
 
-    assert stamps.content_hash(desired) != stamps.content_hash(changed)
+    assert applied_hash.content_hash(desired) != applied_hash.content_hash(changed)
 
 
 def test_needs_apply_only_when_the_live_stamp_differs_or_is_missing() -> None:
-    desired = stamps.stamped(_service())
+    desired = applied_hash.stamped(_service())
     live = copy.deepcopy(desired)
     # The API server adds its own fields; only the stamp is compared.
     live["metadata"].update(uid="svc-uid", resourceVersion="99")
     live["spec"]["clusterIP"] = "10.43.0.12"
     live["status"] = {"loadBalancer": {}}
 
-    assert not stamps.needs_apply(live, desired)
+    assert not applied_hash.needs_apply(live, desired)
 
     changed = _service()
     changed["spec"]["ports"][0]["port"] = 9000
-    assert stamps.needs_apply(live, stamps.stamped(changed))
+    assert applied_hash.needs_apply(live, applied_hash.stamped(changed))
 
     unstamped = copy.deepcopy(live)
     del unstamped["metadata"]["annotations"]
-    assert stamps.needs_apply(unstamped, desired)
-    assert stamps.needs_apply(None, desired)
+    assert applied_hash.needs_apply(unstamped, desired)
+    assert applied_hash.needs_apply(None, desired)
 
 
 def test_throttling_that_starts_from_unknown_is_an_event() -> None:
