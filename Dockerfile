@@ -37,7 +37,11 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY operator/pyproject.toml operator/pyproject.toml
 COPY miner_runtime/pyproject.toml miner_runtime/pyproject.toml
-COPY tools/devkit/pyproject.toml tools/devkit/pyproject.toml
+COPY tools/local_services/pyproject.toml tools/local_services/pyproject.toml
+COPY tools/local_validator/pyproject.toml tools/local_validator/pyproject.toml
+COPY tools/local_cluster/pyproject.toml tools/local_cluster/pyproject.toml
+COPY tools/pricing_eval/pyproject.toml tools/pricing_eval/pyproject.toml
+COPY tools/testkit/pyproject.toml tools/testkit/pyproject.toml
 RUN uv venv --python 3.11 /opt/venv
 
 # Dependencies first, from the lock and project files only: a source change rebuilds the

@@ -5,7 +5,7 @@ SHELL := bash
 export UV_PYTHON_DOWNLOADS := never
 UV := python3 -m uv
 RUN := $(UV) run --locked --all-packages
-SRC := operator/src miner_runtime/src tools/devkit/src
+SRC := operator/src miner_runtime/src tools/local_services/src tools/local_validator/src tools/local_cluster/src tools/pricing_eval/src tools/testkit/src
 PYTEST_ARGS ?=
 
 ##@ Help
@@ -57,9 +57,12 @@ bundle: ## Render manifests/install.yaml from charts/sparket-operator with defau
 openapi: ## Regenerate the model sidecar's OpenAPI document (a test fails on drift)
 	$(RUN) python -m miner_runtime.pricing.model_api docs/model-api.openapi.json
 
+status-schema: ## Regenerate the runtime's /status JSON Schema, the operator's contract (a test fails on drift)
+	$(RUN) python -m miner_runtime.observability.status_schema docs/runtime-status.schema.json
+
 ##@ Pricing
 evaluate: setup ## The pricing evaluation report (simulated leagues) into docs/pricing-evaluation/
-	$(RUN) python -m sparket_devkit.pricing_eval --out docs/pricing-evaluation
+	$(RUN) python -m sparket_pricing_eval --out docs/pricing-evaluation
 
 bench-pricing: setup ## Pricing 10,000 markets in one cycle: CPU time and peak memory
 	$(RUN) python tools/bench/pricing_bench.py --markets 10000
@@ -73,9 +76,9 @@ kind: ## For Docker users (not run by CI): kind cluster, images, helm install, s
 
 ##@ Local cluster
 cluster-up: setup ## Start the local control plane; prints the KUBECONFIG to export
-	$(RUN) sparket-devkit cluster up
+	$(RUN) sparket-local-cluster cluster up
 
 cluster-down: ## Stop the local control plane started by cluster-up
-	$(RUN) sparket-devkit cluster down
+	$(RUN) sparket-local-cluster cluster down
 
-.PHONY: help demo test setup binaries check lint fmt type imports pytest crds bundle images kind openapi evaluate bench-pricing cluster-up cluster-down
+.PHONY: help demo test setup binaries check lint fmt type imports pytest crds bundle images kind openapi status-schema evaluate bench-pricing cluster-up cluster-down

@@ -1,3 +1,3 @@
-"""Test-suite wiring: the devkit's fixtures start real servers on loopback for each session."""
+"""Test-suite wiring: the testkit's fixtures start real servers on loopback for each session."""
 
-pytest_plugins = ["sparket_devkit.pytest_plugin"]
+pytest_plugins = ["sparket_testkit.pytest_plugin"]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sparket_devkit.paths import repo_root
+from sparket_local_services.paths import repo_root
 
 ROOT = repo_root()
 

@@ -43,7 +43,7 @@ helm upgrade --install sparket-operator charts/sparket-operator --namespace "$na
 # Development wallet Secrets (//Alice, //Bob, //Charlie: public test keys, never real funds),
 # made by the same code the chart tests use.
 for pair in miner-1-wallet://Alice miner-lb-1-wallet://Bob miner-model-1-wallet://Charlie; do
-  python3 -m uv run --locked --all-packages sparket-devkit dev-wallet-secret \
+  python3 -m uv run --locked --all-packages sparket-local-cluster dev-wallet-secret \
     --name "${pair%%:*}" --uri "${pair#*:}" --namespace "$namespace" | kubectl apply -f -
 done
 kubectl apply -f manifests/sparketminer.yaml -f manifests/samples/

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chart_harness import tool
 
-from sparket_devkit.cluster import LocalCluster
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_cluster.control_plane import LocalCluster
+from sparket_testkit.harness.chart import tool
+from sparket_testkit.kube_cli import Cli
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chart_harness import CHART, CRD_FILE, MONITORING, ROOT, documents, template
 from prometheus_client import CollectorRegistry
 
 from miner_runtime.observability.metrics import RuntimeMetrics
-from sparket_devkit.pytest_plugin import Cli
 from sparket_operator.controller.metrics import OperatorMetrics
+from sparket_testkit.harness.chart import CHART, CRD_FILE, MONITORING, ROOT, documents, template
+from sparket_testkit.kube_cli import Cli
 
 pytestmark = pytest.mark.cluster
 

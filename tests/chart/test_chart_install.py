@@ -11,24 +11,21 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_harness import (
+
+from sparket_local_cluster.control_plane import LocalCluster
+from sparket_local_cluster.miner_kube_objects import local_storage_class, prebound_volume
+from sparket_local_cluster.operator_process import NO_STATUS_POLL, LocalOperator
+from sparket_local_services.waits import wait_for
+from sparket_testkit.harness.chart import (
     CRD_FILE,
     SAMPLE,
     alice_wallet_secret,
-    apply,
     chart_settings,
-    exists,
-    get_json,
     install,
     sample_miner,
     token_kubeconfig,
-    wait_until,
 )
-
-from sparket_devkit.cluster import LocalCluster
-from sparket_devkit.miner_objects import local_storage_class, prebound_volume
-from sparket_devkit.operator_process import NO_STATUS_POLL, LocalOperator
-from sparket_devkit.pytest_plugin import Cli
+from sparket_testkit.kube_cli import Cli, apply, exists, get_json
 
 pytestmark = pytest.mark.cluster
 
@@ -121,7 +118,9 @@ def reconcile_sample(
             )
         )
 
-    wait_until(made, what="the operator made miner-1's objects", evidence=operator.log_tail)
+    wait_for(
+        made, timeout=60, what="the operator made miner-1's objects", evidence=operator.log_tail
+    )
 
     def wallet_valid() -> bool:
         status = get_json(kubectl, "sparketminer", "miner-1", "-n", namespace).get("status", {})
@@ -130,7 +129,7 @@ def reconcile_sample(
             for c in status.get("conditions", [])
         )
 
-    wait_until(wallet_valid, what="status WalletValid=True", evidence=operator.log_tail)
+    wait_for(wallet_valid, timeout=60, what="status WalletValid=True", evidence=operator.log_tail)
     config_map = get_json(kubectl, "configmap", "miner-1-runtime", "-n", namespace)
     runtime: dict[str, Any] = yaml.safe_load(config_map["data"]["runtime.yaml"])
     return runtime
@@ -169,7 +168,7 @@ def test_user_path_cluster_scope(
         phased = any(row[0] == "miner-1" and row[2] in phases() for row in rows)
         return out if phased else None
 
-    out = wait_until(table, what="a miner-1 row with a phase", evidence=operator.log_tail)
+    out = wait_for(table, timeout=60, what="a miner-1 row with a phase", evidence=operator.log_tail)
     assert out[0].split() == printer_columns()
     assert [row.split()[0] for row in out[1:]] == ["miner-1"]
 
@@ -184,7 +183,9 @@ def test_user_path_cluster_scope(
         )["items"]
         return [e["reason"] for e in events]
 
-    reasons = wait_until(refusal_event, what="an Event on miner-2", evidence=operator.log_tail)
+    reasons = wait_for(
+        refusal_event, timeout=60, what="an Event on miner-2", evidence=operator.log_tail
+    )
     assert "DuplicateHotkey" in reasons
     assert not exists(chart_kubectl, "statefulset", "miner-2", "-n", "sparket")
 
@@ -298,7 +299,7 @@ def test_restricted_pod_security_admits_operator_and_redis(
         )["items"]
         return len(pods) == 1 and pods[0].get("status", {}).get("phase") == "Running"
 
-    wait_until(lambda: running("operator") and running("redis"), what="both pods Running")
+    wait_for(lambda: running("operator") and running("redis"), timeout=60, what="both pods Running")
     events = get_json(chart_kubectl, "events", "-n", ns)["items"]
     failed = [e for e in events if e.get("reason") == "FailedCreate"]
     assert not failed, [e.get("message") for e in failed]

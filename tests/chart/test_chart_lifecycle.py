@@ -7,20 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_harness import (
+
+from sparket_local_services.waits import wait_for
+from sparket_testkit.harness.chart import (
     CHART,
     INSTANCE_LABEL,
     SAMPLE,
     documents,
-    exists,
-    get_json,
     install,
     key_of,
     set_args,
-    wait_until,
 )
-
-from sparket_devkit.pytest_plugin import Cli
+from sparket_testkit.kube_cli import Cli, exists, get_json
 
 pytestmark = pytest.mark.cluster
 
@@ -93,11 +91,12 @@ def test_upgrade_rolls_the_operator_and_orphans_nothing_and_uninstall_keeps_the_
 ) -> None:
     """install → upgrade with changed settings and no bundled Redis → uninstall."""
     install(chart_helm, RELEASE, NS)
-    first = wait_until(lambda: active_replica_set(chart_kubectl), what="the operator pod")
+    first = wait_for(lambda: active_replica_set(chart_kubectl), timeout=60, what="the operator pod")
     checksum = pod_template_checksum(chart_kubectl)
     first_render = render(chart_helm)
-    wait_until(
+    wait_for(
         lambda: differences(chart_kubectl, first_render) == [],
+        timeout=60,
         what="the cluster matches the render",
         evidence=lambda: differences(chart_kubectl, first_render),
     )
@@ -105,8 +104,9 @@ def test_upgrade_rolls_the_operator_and_orphans_nothing_and_uninstall_keeps_the_
 
     chart_helm("upgrade", RELEASE, str(CHART), "--namespace", NS, *set_args(UPGRADE))
     assert pod_template_checksum(chart_kubectl) != checksum
-    second = wait_until(
+    second = wait_for(
         lambda: (rs := active_replica_set(chart_kubectl)) != first and rs,
+        timeout=60,
         what="the operator rolled to a new ReplicaSet",
     )
     assert second != first
@@ -116,8 +116,9 @@ def test_upgrade_rolls_the_operator_and_orphans_nothing_and_uninstall_keeps_the_
 
     new_render = render(chart_helm, *UPGRADE)
     assert not any(name.endswith("-redis") for _, _, name in new_render)
-    wait_until(
+    wait_for(
         lambda: differences(chart_kubectl, new_render) == [],
+        timeout=60,
         what="the cluster matches the new render, no orphans",
         evidence=lambda: differences(chart_kubectl, new_render),
     )
@@ -130,7 +131,7 @@ def test_upgrade_rolls_the_operator_and_orphans_nothing_and_uninstall_keeps_the_
         return sorted(str(key_of(item)) for item in labelled_objects(chart_kubectl))
 
     kept = ("CustomResourceDefinition", "", "sparketminers.sparket.io")
-    wait_until(lambda: left() == [str(kept)], what="only the CRD left", evidence=left)
+    wait_for(lambda: left() == [str(kept)], timeout=60, what="only the CRD left", evidence=left)
     assert exists(chart_kubectl, "sparketminer", "miner-1", "-n", NS)
     assert not exists(chart_kubectl, "endpoints", f"{RELEASE}-metrics", "-n", NS)
 
@@ -144,4 +145,4 @@ def test_uninstall_with_crds_keep_false_deletes_the_crd(
     crd = get_json(chart_kubectl, CRD)
     assert "helm.sh/resource-policy" not in (crd["metadata"].get("annotations") or {})
     chart_helm("uninstall", RELEASE, "--namespace", NS, "--wait")
-    wait_until(lambda: not exists(chart_kubectl, CRD), what="the CRD deleted")
+    wait_for(lambda: not exists(chart_kubectl, CRD), timeout=60, what="the CRD deleted")

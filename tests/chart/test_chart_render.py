@@ -7,20 +7,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from chart_harness import (
-    CHART,
-    COMBOS,
-    MODES,
-    ROOT,
-    apply,
-    documents,
-    get_json,
-    set_args,
-    template,
-    wait_until,
-)
 
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_services.waits import wait_for
+from sparket_testkit.harness.chart import CHART, COMBOS, MODES, ROOT, documents, set_args, template
+from sparket_testkit.kube_cli import Cli, apply, get_json
 
 pytestmark = pytest.mark.cluster
 
@@ -232,7 +222,7 @@ def test_install_bundle_applies_and_runs_under_restricted_pod_security(
         )["items"]
         return any(p.get("status", {}).get("phase") == "Running" for p in pods)
 
-    wait_until(operator_pod_running, what="the bundle's operator pod Running")
+    wait_for(operator_pod_running, timeout=60, what="the bundle's operator pod Running")
     chart_kubectl("wait", "--for=condition=Established", "crd/sparketminers.sparket.io")
     samples = [
         ROOT / "manifests" / "sparketminer.yaml",

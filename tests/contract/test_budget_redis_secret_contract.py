@@ -21,14 +21,14 @@ from miner_runtime.budget.factory import coordinator_from_settings
 from miner_runtime.budget.failsafe import FailClosedCoordinator
 from miner_runtime.budget.model import Ask, Grant
 from miner_runtime.settings import BudgetSettings, load_settings
-from sparket_devkit.pki import ServerPki, make_server_pki
-from sparket_devkit.pods.materialise import (
+from sparket_local_cluster.pods.materialise import (
     container_view,
     materialise_volumes,
     stateful_set_pod_spec,
 )
-from sparket_devkit.services import RedisServer
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.pki import ServerPki, make_server_pki
+from sparket_local_services.services import RedisServer
+from sparket_local_services.wallets import generated_wallet
 from sparket_operator.api import v1alpha1
 from sparket_operator.reconcile import config, desired, workload
 from sparket_operator.settings import OperatorSettings

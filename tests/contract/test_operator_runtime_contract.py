@@ -38,23 +38,23 @@ import yaml
 from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.pods.materialise import (
+from sparket_local_cluster.pods.materialise import (
     container_view,
     host_path,
     materialise_volumes,
     stateful_set_pod_spec,
 )
-from sparket_devkit.ports import free_port, http_ok
-from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import (
+from sparket_local_services.ports import free_port, http_ok
+from sparket_local_services.waits import wait_for
+from sparket_local_services.wallets import generated_wallet
+from sparket_local_validator.ingest import Catalog, Event, Market
+from sparket_local_validator.mock_chain import (
     chain_view,
     register,
     serve_axon,
     validator_neuron,
 )
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_validator.server import LocalValidator
 from sparket_operator.api import v1alpha1
 from sparket_operator.controller.poller import fetch_facts, status_url
 from sparket_operator.reconcile import desired, workload

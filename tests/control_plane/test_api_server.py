@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sparket_devkit.cluster import DEFAULT_NODES, LocalCluster
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_cluster.control_plane import DEFAULT_NODES, LocalCluster
+from sparket_testkit.kube_cli import Cli
 
 pytestmark = pytest.mark.cluster
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparket_devkit.pytest_plugin import Cli
+from sparket_testkit.kube_cli import Cli
 
 pytestmark = pytest.mark.cluster
 

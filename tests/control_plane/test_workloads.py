@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from sparket_devkit.cluster import DEFAULT_NODES, POD_CIDR, wait_for
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_cluster.control_plane import DEFAULT_NODES, POD_CIDR
+from sparket_local_services.waits import wait_for
+from sparket_testkit.kube_cli import Cli
 
 pytestmark = pytest.mark.cluster
 

@@ -1,6 +1,6 @@
 """`make demo` end to end: the README's run command reaches its end and leaves nothing.
 
-Runs the real demo (`python -m sparket_devkit.demo --no-wait`, what tools/demo.sh runs)
+Runs the real demo (`python -m sparket_local_cluster.demo --no-wait`, what tools/demo.sh runs)
 as a subprocess: control plane, Redis, validator, helm install, operator, local kubelet
 and three miners. It must print Ready miners with submissions counted, exit 0, and leave
 no network namespace, NAT table, link or process of its own behind.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sparket_devkit.pods.network import NFT_TABLE, PodNetwork
+from sparket_local_cluster.pods.network import NFT_TABLE, PodNetwork
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(400)]
 
@@ -49,7 +49,7 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
     forwarding_before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     workdir = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "sparket_devkit.demo", "--no-wait", "--dir", str(workdir)],
+        [sys.executable, "-m", "sparket_local_cluster.demo", "--no-wait", "--dir", str(workdir)],
         capture_output=True,
         text=True,
         timeout=360,

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sparket_devkit.paths import repo_root
+from sparket_local_services.paths import repo_root
 
 SCRIPT = repo_root() / "tools" / "build-binaries.sh"
 

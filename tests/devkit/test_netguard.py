@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from sparket_devkit.netguard import NonLoopbackConnection, is_allowed
+from sparket_testkit.loopback_only import NonLoopbackConnection, is_allowed
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from sparket_devkit.pki import make_cluster_pki, make_server_pki
-from sparket_devkit.ports import free_port
+from sparket_local_services.pki import make_cluster_pki, make_server_pki
+from sparket_local_services.ports import free_port
 
 
 def _load(path: Path) -> x509.Certificate:

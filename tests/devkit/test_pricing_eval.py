@@ -16,17 +16,17 @@ import pytest
 from miner_runtime.pricing.models.fit import Game, Market
 from miner_runtime.pricing.quotes import fair_odds
 from miner_runtime.protocol.messages import MarketKind, Side
-from sparket_devkit.pricing_eval import oracle
-from sparket_devkit.pricing_eval.__main__ import main
-from sparket_devkit.pricing_eval.baseline import HomeAdvantageBaseline
-from sparket_devkit.pricing_eval.evaluate import (
+from sparket_pricing_eval import oracle
+from sparket_pricing_eval.__main__ import main
+from sparket_pricing_eval.baseline import HomeAdvantageBaseline
+from sparket_pricing_eval.evaluate import (
     BASELINE,
     BUILT_IN,
     ORACLE,
     RATINGS_ONLY,
     REFERENCE,
 )
-from sparket_devkit.pricing_eval.metrics import (
+from sparket_pricing_eval.metrics import (
     OVERALL,
     Row,
     brier,
@@ -37,15 +37,15 @@ from sparket_devkit.pricing_eval.metrics import (
     rows_for,
     submitted_probability,
 )
-from sparket_devkit.pricing_eval.reference import (
+from sparket_pricing_eval.reference import (
     ReferenceMiner,
     Result,
     log5,
     side_odds,
     strength,
 )
-from sparket_devkit.pricing_eval.report import build, write
-from sparket_devkit.pricing_eval.simulate import (
+from sparket_pricing_eval.report import build, write
+from sparket_pricing_eval.simulate import (
     BASKETBALL,
     SOCCER,
     SimConfig,

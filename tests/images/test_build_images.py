@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sparket_devkit.paths import repo_root
+from sparket_local_services.paths import repo_root
 
 SCRIPT = repo_root() / "tools" / "images" / "build-local.sh"
 TAG = "test"

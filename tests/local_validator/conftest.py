@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
-from lv_wire import (
+
+from sparket_local_services.ports import free_port
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.engine import ValidatorEngine
+from sparket_local_validator.ingest import DAY, Catalog, Event, Market
+from sparket_local_validator.mock_chain import register, serve_axon
+from sparket_local_validator.server import LocalValidator
+from sparket_testkit.harness.validator_wire import (
     MARKET,
     NETUIDS,
     Chain,
@@ -18,13 +25,6 @@ from lv_wire import (
     generated,
     recording_miner_axon,
 )
-
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.engine import ValidatorEngine
-from sparket_devkit.validator.ingest import DAY, Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import register, serve_axon
-from sparket_devkit.validator.server import LocalValidator
 
 START = 1_700_000_000.0
 """Mid-epoch for 3600 s tokens (epoch 472222 began at 1_699_999_200)."""

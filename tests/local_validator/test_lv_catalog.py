@@ -15,11 +15,11 @@ from datetime import datetime
 
 import pytest
 from bittensor_wallet import Keypair
-from lv_wire import ask, outcome
 
-from sparket_devkit.validator.games import game_of
-from sparket_devkit.validator.ingest import DAY, Catalog, Event, Market
-from sparket_devkit.validator.server import LocalValidator
+from sparket_local_validator.games import game_of
+from sparket_local_validator.ingest import DAY, Catalog, Event, Market
+from sparket_local_validator.server import LocalValidator
+from sparket_testkit.harness.validator_wire import ask, outcome
 
 PROP, MONEYLINE, ELSEWHERE = 31, 32, 99
 START_IN = DAY

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sparket_devkit.validator.clock import Clock, FakeClock, SystemClock
+from sparket_local_validator.clock import Clock, FakeClock, SystemClock
 
 
 def test_fake_clock_moves_only_when_told() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.decisions import Allow, Cooldown
-from sparket_devkit.validator.failures import FailureType
-from sparket_devkit.validator.security import SecurityManager
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.decisions import Allow, Cooldown
+from sparket_local_validator.failures import FailureType
+from sparket_local_validator.security import SecurityManager
 
 HOTKEYS = [f"hk{i:02d}" for i in range(20)]
 IP = "198.51.100.1"

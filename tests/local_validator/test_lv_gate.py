@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.decisions import Allow, Cooldown, Forbidden
-from sparket_devkit.validator.engine import ValidatorEngine
-from sparket_devkit.validator.failures import FailureType
-from sparket_devkit.validator.gate import client_ip, is_scanner
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.decisions import Allow, Cooldown, Forbidden
+from sparket_local_validator.engine import ValidatorEngine
+from sparket_local_validator.failures import FailureType
+from sparket_local_validator.gate import client_ip, is_scanner
 
 BT = {"bt_header_dendrite_hotkey": "hk00", "bt_header_dendrite_nonce": "1"}
 SCANNER_PATHS = ["/", "/admin", "/api", "/login", "/wp-admin", "/robots.txt"]

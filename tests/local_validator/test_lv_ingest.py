@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.engine import ValidatorEngine
-from sparket_devkit.validator.failures import FailureType
-from sparket_devkit.validator.ingest import Catalog, Event, OddsIngest, OutcomeIngest
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.engine import ValidatorEngine
+from sparket_local_validator.failures import FailureType
+from sparket_local_validator.ingest import Catalog, Event, OddsIngest, OutcomeIngest
 
 HOUR = 3600.0
 DAY = 86400.0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.engine import ValidatorEngine
-from sparket_devkit.validator.failures import FailureType
-from sparket_devkit.validator.listener import Listener, Reply
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.engine import ValidatorEngine
+from sparket_local_validator.failures import FailureType
+from sparket_local_validator.listener import Listener, Reply
 
 IP = "203.0.113.9"
 

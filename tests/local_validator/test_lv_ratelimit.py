@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.config import RateLimits, WindowLimit
-from sparket_devkit.validator.ratelimit import RateLimiter, RateLimitReason
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.config import RateLimits, WindowLimit
+from sparket_local_validator.ratelimit import RateLimiter, RateLimitReason
 
 
 @pytest.fixture

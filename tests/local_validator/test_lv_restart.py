@@ -16,7 +16,15 @@ from collections.abc import Iterator
 
 import pytest
 from bittensor_wallet import Keypair
-from lv_wire import (
+
+from sparket_local_services.ports import free_port
+from sparket_local_services.waits import wait_for
+from sparket_local_validator.config import RateLimits, WindowLimit
+from sparket_local_validator.decisions import BLACKLISTED_MESSAGE
+from sparket_local_validator.ingest import Catalog
+from sparket_local_validator.server import LocalValidator
+from sparket_local_validator.synapse import SparketSynapse
+from sparket_testkit.harness.validator_wire import (
     COOLDOWN,
     Chain,
     RecordingMiner,
@@ -28,14 +36,6 @@ from lv_wire import (
     outcome,
     root_url,
 )
-
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.config import RateLimits, WindowLimit
-from sparket_devkit.validator.decisions import BLACKLISTED_MESSAGE
-from sparket_devkit.validator.ingest import Catalog
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.validator.synapse import SparketSynapse
 
 RATE_LIMITS = RateLimits(
     hotkey_per_second=WindowLimit(100, 1.0), hotkey_per_minute=WindowLimit(5, 60.0)

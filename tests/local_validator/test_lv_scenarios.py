@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.decisions import Allow
-from sparket_devkit.validator.engine import ValidatorEngine
-from sparket_devkit.validator.listener import Reply
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.decisions import Allow
+from sparket_local_validator.engine import ValidatorEngine
+from sparket_local_validator.listener import Reply
 
 SYNAPSE = "/SparketSynapse"
 

@@ -1,9 +1,9 @@
 """The local validator over the wire: a real Axon on loopback, real Dendrites, real keys.
 
 Each test gets its own validator (fresh engine, port and counters server; fixtures in
-conftest.py, helpers in lv_wire.py). Distinct 127.0.0.x source addresses stand for
-distinct egress IPs; every Dendrite reports the address it binds, as a stock one would
-report its public IP.
+conftest.py, helpers in sparket_testkit.harness.validator_wire). Distinct 127.0.0.x source
+addresses stand for distinct egress IPs; every Dendrite reports the address it binds, as a
+stock one would report its public IP.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 from bittensor_wallet import Keypair
-from lv_wire import (
+
+from sparket_local_services.waits import wait_for
+from sparket_local_validator.decisions import BLACKLISTED_MESSAGE, NOT_REGISTERED_MESSAGE
+from sparket_local_validator.ingest import Catalog
+from sparket_local_validator.server import LocalValidator
+from sparket_local_validator.synapse import SparketSynapse
+from sparket_testkit.harness.validator_wire import (
     COOLDOWN,
     MARKET,
     Chain,
@@ -28,12 +34,6 @@ from lv_wire import (
     odds,
     root_url,
 )
-
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.validator.decisions import BLACKLISTED_MESSAGE, NOT_REGISTERED_MESSAGE
-from sparket_devkit.validator.ingest import Catalog
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.validator.synapse import SparketSynapse
 
 # Requests and the listener ----------------------------------------------------------------
 

@@ -11,12 +11,12 @@ from bittensor.core.synapse import TerminalInfo
 from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
-from sparket_devkit.validator.axon_server import synapse_headers
-from sparket_devkit.validator.games import MAX_GAMES, game_data_snapshot
-from sparket_devkit.validator.ingest import DAY, Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view, register, serve_axon
-from sparket_devkit.validator.pusher import push_targets
-from sparket_devkit.validator.synapse import SparketSynapse
+from sparket_local_validator.axon_server import synapse_headers
+from sparket_local_validator.games import MAX_GAMES, game_data_snapshot
+from sparket_local_validator.ingest import DAY, Catalog, Event, Market
+from sparket_local_validator.mock_chain import chain_view, register, serve_axon
+from sparket_local_validator.pusher import push_targets
+from sparket_local_validator.synapse import SparketSynapse
 
 NOW = 1_770_000_000.0  # 2026-02-02T02:40:00+00:00
 NETUIDS = itertools.count(4100)

@@ -7,12 +7,12 @@ import hmac
 import math
 
 import pytest
-from lv_wire import generated
 
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.clock import FakeClock
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.validator.tokens import PushTokens, TokenCheck, secret_from_setting
+from sparket_local_services.ports import free_port
+from sparket_local_validator.clock import FakeClock
+from sparket_local_validator.server import LocalValidator
+from sparket_local_validator.tokens import PushTokens, TokenCheck, secret_from_setting
+from sparket_testkit.harness.validator_wire import generated
 
 SECRET = b"k" * 32
 START = 1_700_000_000.0  # the clock fixture's start

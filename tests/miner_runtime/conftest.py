@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from miner_runtime.logs import reclaim_loggers
-from miner_runtime.storage import Store
-from sparket_devkit.services import PostgresServer
+from miner_runtime.storage import Stores, open_stores
+from sparket_local_services.services import PostgresServer
 
 
 def _admin_dsn(server: PostgresServer) -> str:
@@ -37,8 +37,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    with Store.open(db_url) as opened:
+def stores(db_url: str) -> Iterator[Stores]:
+    with open_stores(db_url) as opened:
         yield opened
 
 

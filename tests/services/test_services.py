@@ -7,8 +7,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from sparket_devkit.pki import make_server_pki
-from sparket_devkit.services import PostgresServer, RedisServer
+from sparket_local_services.pki import make_server_pki
+from sparket_local_services.services import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.services
 

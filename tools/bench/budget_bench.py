@@ -33,7 +33,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from miner_runtime.budget.model import Ask, Budgets, Rate
 from miner_runtime.budget.redis_backend import RedisCoordinator
-from sparket_devkit.services import RedisServer
+from sparket_local_services.services import RedisServer
 
 VALIDATOR = "5BenchValidator"
 BUDGETS = Budgets(

@@ -41,11 +41,11 @@ from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
 from miner_runtime.validator_client.client import send
 from miner_runtime.validator_client.dendrite import EgressDendrite
 from miner_runtime.validator_client.replies import Reply
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.processes import vm_rss_kib
-from sparket_devkit.validator.axon_server import required_fields
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.processes import vm_rss_kib
+from sparket_local_services.waits import wait_for
+from sparket_local_services.wallets import generated_wallet
+from sparket_local_validator.axon_server import required_fields
 
 EGRESS_IP = "127.0.0.2"  # not the target's 127.0.0.1: the Dendrite would dial 0.0.0.0
 REPLY = {"games": [], "retrieved_at": "2026-11-24T18:00:00+00:00"}

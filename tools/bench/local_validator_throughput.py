@@ -32,13 +32,13 @@ from typing import Any
 from bittensor import AxonInfo
 from bittensor_wallet import Keypair
 
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.axon_server import required_fields
-from sparket_devkit.validator.config import RateLimits, WindowLimit
-from sparket_devkit.validator.dendrite import LoopbackDendrite
-from sparket_devkit.validator.ingest import DAY, Catalog, Event, Market
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.validator.synapse import SparketSynapse as ValidatorSynapse
+from sparket_local_services.ports import free_port
+from sparket_local_validator.axon_server import required_fields
+from sparket_local_validator.config import RateLimits, WindowLimit
+from sparket_local_validator.dendrite import LoopbackDendrite
+from sparket_local_validator.ingest import DAY, Catalog, Event, Market
+from sparket_local_validator.server import LocalValidator
+from sparket_local_validator.synapse import SparketSynapse as ValidatorSynapse
 
 HOTKEY_REUSE_SEC = 0.25
 UNLIMITED = RateLimits(

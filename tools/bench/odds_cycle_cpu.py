@@ -26,7 +26,7 @@ from miner_runtime.pricing.engine import EngineCondition, MarketQuery, Quote
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.protocol.messages import Game
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.storage import Store
+from miner_runtime.storage import open_stores
 from miner_runtime.validator_client.replies import Reply, classify
 from miner_runtime.validator_client.selection import NeuronView
 
@@ -90,9 +90,9 @@ async def measure(markets: int, cycles: int, batch_size: int) -> list[float]:
     from miner_runtime.submission.submitter import Submitter
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(f"sqlite:///{Path(tmp) / 'miner.db'}")
+        stores = open_stores(f"sqlite:///{Path(tmp) / 'miner.db'}")
         now = dt.datetime.now(dt.UTC)
-        store.upsert_games(games(markets, now), now)
+        stores.games.upsert_games(games(markets, now), now)
         engine = MovingEngine()
         clock = [now]
         # Budgets wide open: the benchmark measures the runtime's CPU, not the pacing (a
@@ -107,7 +107,13 @@ async def measure(markets: int, cycles: int, batch_size: int) -> list[float]:
         )
         await gate.token_received(VALIDATOR.hotkey, "a" * 64, now)
         submitter = Submitter(
-            store=store, gate=gate, pricing=engine, batch_size=batch_size, now=lambda: clock[0]
+            games=stores.games,
+            odds=stores.odds,
+            outcomes=stores.outcomes,
+            gate=gate,
+            pricing=engine,
+            batch_size=batch_size,
+            now=lambda: clock[0],
         )
         cpu: list[float] = []
         for cycle in range(cycles):
@@ -117,7 +123,7 @@ async def measure(markets: int, cycles: int, batch_size: int) -> list[float]:
             report = await submitter.odds_cycle([VALIDATOR])
             cpu.append(time.process_time() - started)
             assert report.submitted == markets, report
-        store.close()
+        stores.close()
     return cpu
 
 

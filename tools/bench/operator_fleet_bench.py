@@ -30,11 +30,16 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sparket_devkit.cluster import FakeNode, LocalCluster, wait_for
-from sparket_devkit.miner_objects import local_storage_class, new_wallet, prebound_volume
-from sparket_devkit.paths import binaries_dir, repo_root
-from sparket_devkit.ports import free_port, http_ok
-from sparket_devkit.processes import ManagedProcess, vm_rss_kib
+from sparket_local_cluster.control_plane import FakeNode, LocalCluster
+from sparket_local_cluster.miner_kube_objects import (
+    local_storage_class,
+    new_wallet,
+    prebound_volume,
+)
+from sparket_local_services.paths import binaries_dir, repo_root
+from sparket_local_services.ports import free_port, http_ok
+from sparket_local_services.processes import ManagedProcess, vm_rss_kib
+from sparket_local_services.waits import wait_for
 from sparket_operator.api.crdgen import crd_manifest
 
 NAMESPACE = "fleet"

@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from miner_runtime.pricing.builtin import BuiltinEngine
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.quotes import accept
-from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.theodds import BookOdds, BookPrice, EventOdds
+from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import League, MarketKind, Side, Sport
-from miner_runtime.storage import ActiveMarket
+from miner_runtime.protocol.results import GameResult
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 LEAGUES = {

@@ -31,18 +31,18 @@ from typing import Any
 from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.processes import vm_rss_kib
-from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import (
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.processes import vm_rss_kib
+from sparket_local_services.waits import wait_for
+from sparket_local_services.wallets import generated_wallet
+from sparket_local_validator.ingest import Catalog, Event, Market
+from sparket_local_validator.mock_chain import (
     chain_view,
     register,
     serve_axon,
     validator_neuron,
 )
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_validator.server import LocalValidator
 
 NETUID = 5999  # this process's MockSubtensor only; the runtime's chain is its own
 HOUR = 3600.0

@@ -13,7 +13,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ROOTS = ("operator/src", "miner_runtime/src", "tools/devkit/src", "tools/kits")
+DEFAULT_ROOTS = (
+    "operator/src",
+    "miner_runtime/src",
+    "tools/local_services/src",
+    "tools/local_validator/src",
+    "tools/local_cluster/src",
+    "tools/pricing_eval/src",
+    "tools/testkit/src",
+    "tools/kits",
+)
 
 
 @dataclass(frozen=True)

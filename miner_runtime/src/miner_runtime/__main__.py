@@ -26,8 +26,8 @@ def check_config() -> int:
 
 async def _serve() -> None:
     # Imported here: check-config must stay fast and work without loading bittensor.
-    from miner_runtime.app import MinerApp
     from miner_runtime.chain.factory import chain_from_settings
+    from miner_runtime.composition import compose
     from miner_runtime.logs import configure_logging
     from miner_runtime.wallet import load_wallet
 
@@ -35,7 +35,7 @@ async def _serve() -> None:
     configure_logging()
     wallet = load_wallet(settings.wallet)
     chain = chain_from_settings(settings, wallet.hotkey.ss58_address, wallet)
-    app = MinerApp(settings, wallet=wallet, chain=chain)
+    app = await compose(settings, wallet=wallet, chain=chain)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -1,4 +1,4 @@
-"""JSON log lines named after the miner guide's events.
+"""JSON log lines named after the reference miner's events (docs/protocol.md §5).
 
 Each line is one JSON object: `{"ts", "level", "logger", "event", ...fields}`. Event names
 match the reference miner's (`base_miner_odds_cycle`, `fetch_game_data`,

@@ -126,7 +126,7 @@ class PricingSettings(_Section):
     # How much results history the ratings are fitted on (about a season and a bit).
     history_days: int = Field(default=400, ge=7, le=3650)
     # The Odds API key, read from this file (a mounted Secret); `base_miner.odds_api_key`
-    # (the guide's env variable) also works. Without either, no market blend.
+    # (the reference miner's env variable) also works. Without either, no market blend.
     odds_api_key_file: Path | None = None
     odds_api_base_url: str = "https://api.the-odds-api.com/v4"
     odds_api_regions: str = Field(default="us,eu,uk", pattern=r"^[a-z]{2}(,[a-z]{2})*$")
@@ -278,7 +278,7 @@ class Settings(BaseSettings):
     base_miner: BaseMinerSettings = BaseMinerSettings()
     budget: BudgetSettings = BudgetSettings()
     pricing: PricingSettings = PricingSettings()
-    # Flat names for compatibility with the guide's SPARKET_MINER_API_ENABLED/PORT.
+    # Flat names for compatibility with the reference miner's SPARKET_MINER_API_ENABLED/PORT.
     miner_api_enabled: bool = True
     miner_api_host: str = "127.0.0.1"
     miner_api_port: int = Field(default=8198, ge=1, le=65535)

@@ -1,7 +1,7 @@
 """`python -m sparket_operator`: settings, metrics, registry, then `kopf.operator()`.
 
 Never `kopf run file.py` (it puts the file's folder first on sys.path, where a sibling
-module could shadow the standard library; style.md §0). One active instance: the chart
+module could shadow the standard library; hence ruff's strict A005). One active instance: the chart
 deploys one replica with the Recreate strategy, and kopf runs standalone (no peering).
 """
 
@@ -17,7 +17,7 @@ from prometheus_client import start_http_server
 from sparket_operator.controller.controller import Controller
 from sparket_operator.controller.metrics import OperatorMetrics
 from sparket_operator.handlers.registry import build_registry
-from sparket_operator.kube.client import KubeApi, load_api_client
+from sparket_operator.kube.client import RestKubeApi, load_api_client
 from sparket_operator.settings import ConfigError, OperatorSettings, load_settings
 
 
@@ -41,7 +41,7 @@ async def run(settings: OperatorSettings) -> int:
         start_http_server(
             settings.metrics_port, addr=settings.health_host, registry=metrics.registry
         )
-    api = KubeApi(
+    api = RestKubeApi(
         load_api_client(), field_manager=settings.field_manager, on_write=metrics.count_write
     )
     controller = Controller(api=api, settings=settings, metrics=metrics)

@@ -30,7 +30,7 @@ from miner_runtime.budget.model import (
     token_expires_ms,
 )
 from miner_runtime.budget.redis_backend import RedisCoordinator, acquire_keys
-from sparket_devkit.services import RedisServer
+from sparket_local_services.services import RedisServer
 
 SLACK = 0.06  # seconds: clock reads and round trips between the two sides of an assertion
 

@@ -14,9 +14,9 @@ from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Ask, Denied, Grant
 from miner_runtime.errors import ConfigError
 from miner_runtime.settings import BudgetSettings, load_settings
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.processes import ManagedProcess
-from sparket_devkit.services import RedisServer, find_redis_server
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.processes import ManagedProcess
+from sparket_local_services.services import RedisServer, find_redis_server
 
 
 def test_no_redis_configured_means_an_in_process_backend() -> None:

@@ -14,7 +14,7 @@ import pytest
 from miner_runtime.budget.failsafe import FailClosedCoordinator, local_share
 from miner_runtime.budget.model import Ask, Budgets, Denied, Grant, Rate, Rule
 from miner_runtime.budget.redis_backend import UNAVAILABLE, RedisCoordinator
-from sparket_devkit.services import RedisServer
+from sparket_local_services.services import RedisServer
 
 BUDGETS = Budgets(
     hotkey=Rate(10.0, burst=3), egress_ip=Rate(40.0, burst=4), fleet=Rate(50.0, burst=4)

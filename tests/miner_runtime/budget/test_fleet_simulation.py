@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-from fleet_simulation import Plan, run
+
+from sparket_testkit.harness.fleet_simulation import Plan, run
 
 SECONDS = float(os.environ.get("SPARKET_FLEET_SIM_SECONDS", "180"))
 

@@ -30,10 +30,10 @@ from miner_runtime.budget.model import Ask, Denied, Grant
 from miner_runtime.errors import ConfigError
 from miner_runtime.logs import JsonFormatter
 from miner_runtime.settings import BudgetSettings, load_settings
-from sparket_devkit.pki import ServerPki, make_server_pki
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.processes import ManagedProcess
-from sparket_devkit.services import RedisServer, find_redis_server
+from sparket_local_services.pki import ServerPki, make_server_pki
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.processes import ManagedProcess
+from sparket_local_services.services import RedisServer, find_redis_server
 
 # Distinctive values, so that finding one in a log line or a document cannot be chance.
 PASSWORD = "pw-budgets-Zq81vX"

@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
-from day_in_the_life import Plan, run
+
+from sparket_testkit.harness.day_in_the_life import Plan, run
 
 SECONDS = float(os.environ.get("SPARKET_DAY_SECONDS", "600"))
 PENALTIES = (

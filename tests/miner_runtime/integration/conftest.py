@@ -9,13 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_harness import FAST, MINER_EGRESS_IP, AppFactory, MinerUnderTest, Subnet, until
 
 from miner_runtime.app import MinerApp
 from miner_runtime.chain.client import MockChain
+from miner_runtime.composition import compose
 from miner_runtime.settings import Settings
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.waits import until
+from sparket_local_services.wallets import generated_wallet
+from sparket_testkit.harness.miner_app import (
+    FAST,
+    MINER_EGRESS_IP,
+    AppFactory,
+    MinerUnderTest,
+    Subnet,
+)
 
 _NETUIDS = itertools.count(300)
 
@@ -47,7 +55,7 @@ async def start_app(miner: MinerUnderTest) -> AsyncIterator[AppFactory]:
     apps: list[MinerApp] = []
 
     async def start(settings: Settings | None = None, **kwargs: Any) -> MinerApp:
-        app = MinerApp(
+        app = await compose(
             settings or miner.settings,
             wallet=miner.wallet,
             chain=miner.subnet.chain,
@@ -57,7 +65,7 @@ async def start_app(miner: MinerUnderTest) -> AsyncIterator[AppFactory]:
         )
         apps.append(app)
         await app.start()
-        await until(lambda: is_listening(app.settings.axon.port), what="the miner axon")
+        await until(lambda: is_listening(app.services.settings.axon.port), what="the miner axon")
         return app
 
     yield start

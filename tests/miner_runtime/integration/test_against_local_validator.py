@@ -17,15 +17,21 @@ from typing import Any
 
 import pytest
 from bittensor_wallet import Keypair
-from moving_engine import MovingEngine
-from runtime_harness import AppFactory, MinerUnderTest, assert_nothing_counted_against_us, until
 
-from miner_runtime.app import Cadence, MinerApp
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.config import SecurityConfig
-from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view
-from sparket_devkit.validator.server import LocalValidator
+from miner_runtime.app import MinerApp
+from miner_runtime.pacing import Cadence
+from sparket_local_services.ports import free_port
+from sparket_local_services.waits import until
+from sparket_local_validator.config import SecurityConfig
+from sparket_local_validator.ingest import Catalog, Event, Market
+from sparket_local_validator.mock_chain import chain_view
+from sparket_local_validator.server import LocalValidator
+from sparket_testkit.harness.miner_app import (
+    AppFactory,
+    MinerUnderTest,
+    assert_nothing_counted_against_us,
+)
+from sparket_testkit.harness.moving_engine import MovingEngine
 
 HOUR = 3600.0
 
@@ -154,7 +160,7 @@ async def test_syncs_prices_and_submits_to_two_validators_with_their_own_tokens(
         assert len(soccer_buckets) == 1  # the three sides landed in one 60 s bucket
         assert_nothing_counted_against_us(app, validator)
     assert 401 not in stored(first, hotkey)  # 10 days out: never sent
-    status = app.status_document()
+    status = app.status_document().model_dump(mode="json")
     assert status["validators_connected"] == 2
     assert status["markets"]["active"] == len(ACTIVE_MARKETS)
     assert status["submissions"]["rejected"] == 0
@@ -167,7 +173,7 @@ async def test_a_validator_restart_costs_at_most_one_failure(
     engine = MovingEngine()
     app: MinerApp = await start_app(pricing=engine)
     hotkey = app.hotkey
-    await until(lambda: app.served, what="the miner's axon on chain")
+    await until(lambda: app.services.chain.served, what="the miner's axon on chain")
     await asyncio.wrap_future(validator.push_now())
     await until(lambda: set(stored(validator, hotkey)) == ACTIVE_MARKETS, what="first cycle")
     rows_before = len(validator.odds_rows)
@@ -184,7 +190,7 @@ async def test_a_validator_restart_costs_at_most_one_failure(
     # first push per minute), so allow a full bucket on top of a cycle.
     await until(lambda: repriced() == ACTIVE_MARKETS, within=80, what="re-pricing accepted")
     assert failures(validator, hotkey) <= 1, validator.counters()
-    rejected = app.status.tallies[validator.hotkey].rejected
+    rejected = app.services.status.tallies[validator.hotkey].rejected
     assert sum(rejected.values()) == rejected["token_invalid"] <= 1, rejected
 
 
@@ -216,8 +222,7 @@ async def test_after_a_429_it_waits_the_stated_time_plus_one_second(
     await until(
         lambda: validator.counters()["cooldown_responses"] == 1, within=10, what="the first 429"
     )
-    assert app.gate is not None
-    gate = app.gate
+    gate = app.services.gate
     # The validator counts the 429 as it answers; the miner learns it when the reply lands.
     await until(
         lambda: gate.backoff.paused(validator.hotkey, dt.datetime.now(dt.UTC)) is not None,

@@ -14,12 +14,13 @@ from typing import Any
 import bittensor as bt
 import httpx
 from bittensor_wallet import Keypair
-from runtime_harness import MINER_EGRESS_IP, AppFactory, MinerUnderTest, until
 
 from miner_runtime.app import MinerApp
 from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
 from miner_runtime.validator_client.dendrite import EgressDendrite
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.waits import until
+from sparket_local_services.wallets import generated_wallet
+from sparket_testkit.harness.miner_app import MINER_EGRESS_IP, AppFactory, MinerUnderTest
 
 TOKEN_A, TOKEN_B = "a" * 64, "b" * 64
 
@@ -39,8 +40,7 @@ async def call(
 ) -> int:
     """Send one synapse to the miner's axon as `sender`; returns the HTTP status."""
     dendrite = EgressDendrite(sender, egress_ip="127.0.0.9")
-    assert app.axon is not None
-    target = app.axon.info()
+    target = app.services.axon.info()
     try:
         answer = await dendrite.call(
             target_axon=target,
@@ -62,16 +62,14 @@ async def test_connection_info_is_taken_only_from_permitted_validators(
     stranger = Keypair.create_from_mnemonic(Keypair.generate_mnemonic())
     app: MinerApp = await start_app()
     await until(lambda: app.snapshot is not None, what="the first chain sync")
-    assert app.store is not None
 
     assert (
         await call(app, validator, SynapseType.CONNECTION_INFO_PUSH, push(validator, TOKEN_A))
         == 200
     )
-    endpoint = app.store.validator_endpoint(validator.ss58_address)
+    endpoint = app.services.stores.endpoints.validator_endpoint(validator.ss58_address)
     assert endpoint is not None and endpoint.token == TOKEN_A and endpoint.port == 9999
-    assert app.coordinator is not None
-    assert await app.coordinator.token(validator.ss58_address) == TOKEN_A
+    assert await app.services.coordinator.token(validator.ss58_address) == TOKEN_A
 
     # Nobody else can write this validator's token: not an unpermitted or unregistered
     # hotkey (blacklisted: 403), not the validator itself with another message type or a
@@ -90,7 +88,7 @@ async def test_connection_info_is_taken_only_from_permitted_validators(
     malformed = push(validator, "not-a-token")
     assert await call(app, validator, SynapseType.CONNECTION_INFO_PUSH, malformed) == 200
 
-    assert [e.token for e in app.store.validator_endpoints()] == [TOKEN_A]
+    assert [e.token for e in app.services.stores.endpoints.validator_endpoints()] == [TOKEN_A]
 
 
 async def test_unpermitted_pushes_are_accepted_when_the_setting_relaxes_it(
@@ -104,8 +102,7 @@ async def test_unpermitted_pushes_are_accepted_when_the_setting_relaxes_it(
         app, unpermitted, SynapseType.CONNECTION_INFO_PUSH, push(unpermitted, TOKEN_B)
     )
     assert status == 200
-    assert app.store is not None
-    assert [e.token for e in app.store.validator_endpoints()] == [TOKEN_B]
+    assert [e.token for e in app.services.stores.endpoints.validator_endpoints()] == [TOKEN_B]
 
 
 async def test_serves_the_advertised_endpoint_once_and_reports_on_the_control_port(
@@ -113,16 +110,16 @@ async def test_serves_the_advertised_endpoint_once_and_reports_on_the_control_po
 ) -> None:
     validator = miner.subnet.add_validator(axon=("127.0.0.1", 9999))
     app: MinerApp = await start_app()
-    await until(lambda: app.served, what="serve_axon")
+    await until(lambda: app.services.chain.served, what="serve_axon")
     own = next(n for n in miner.subnet.chain.neurons() if n.hotkey == app.hotkey)
     assert (own.ip, own.port) == miner.settings.axon.advertised
     blocks_served = miner.subnet.chain.subtensor.chain_state["SubtensorModule"]["Axons"][
         miner.subnet.netuid
     ][app.hotkey]
     served_before = dict(blocks_served)
-    await until(lambda: app.chain_sync.snapshot is not None, what="another sync")
-    await app.chain_sync.refresh()
-    await app.chain_sync.ensure_served(miner.settings.axon.advertised)
+    await until(lambda: app.services.chain.sync.snapshot is not None, what="another sync")
+    await app.services.chain.sync.refresh()
+    await app.services.chain.sync.ensure_served(miner.settings.axon.advertised)
     assert dict(blocks_served) == served_before  # unchanged endpoint: not served again
 
     await call(app, validator, SynapseType.CONNECTION_INFO_PUSH, push(validator, TOKEN_A))
@@ -158,9 +155,9 @@ async def test_an_unregistered_hotkey_reports_it_and_submits_nothing(
     app: MinerApp = await start_app(settings)
     await until(lambda: app.snapshot is not None, what="the first chain sync")
     assert app.readiness() == (False, "hotkey not registered")
-    assert app._validators() == []
+    assert app.services.chain.validators() == []
     async with httpx.AsyncClient(timeout=10) as client:
         ready = await client.get(f"http://127.0.0.1:{settings.miner_api_port}/ready")
     assert ready.status_code == 503 and ready.json()["reason"] == "hotkey not registered"
-    assert not app.served
-    assert isinstance(app.axon, bt.Axon)
+    assert not app.services.chain.served
+    assert isinstance(app.services.axon, bt.Axon)

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runtime_harness import AppFactory, MinerUnderTest, until
 
 from miner_runtime.budget.model import Ask, Denied, Grant
 from miner_runtime.logs import JsonFormatter
 from miner_runtime.settings import BudgetSettings
-from sparket_devkit.services import RedisServer
+from sparket_local_services.services import RedisServer
+from sparket_local_services.waits import until
+from sparket_testkit.harness.miner_app import AppFactory, MinerUnderTest
 
 pytestmark = pytest.mark.services
 
@@ -48,8 +49,9 @@ async def test_status_reports_the_budget_store_and_never_its_password(
     settings = miner.settings.model_copy(update={"budget": budget})
     with caplog.at_level(logging.DEBUG):
         app = await start_app(settings)
-        assert app.coordinator is not None
-        decision = await app.coordinator.acquire(Ask("5Vvalidator", app.hotkey, app.egress_ip))
+        decision = await app.services.coordinator.acquire(
+            Ask("5Vvalidator", app.hotkey, app.services.egress_ip)
+        )
         # Answered by Redis, or by the local share (which may make it wait): never raised.
         assert isinstance(decision, Grant | Denied)
         base = f"http://127.0.0.1:{settings.miner_api_port}"
@@ -74,4 +76,6 @@ async def test_status_reports_the_budget_store_and_never_its_password(
     logged = "\n".join(formatter.format(record) for record in caplog.records)
     for secret in (PASSWORD, WRONG):
         assert secret not in response.text and secret not in logged
-        assert secret not in repr(app.settings) and secret not in repr(app.coordinator)
+        assert secret not in repr(app.services.settings) and secret not in repr(
+            app.services.coordinator
+        )

@@ -24,13 +24,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bittensor_wallet import Keypair
-from runtime_harness import AppFactory, MinerUnderTest, assert_nothing_counted_against_us, until
 
-from miner_runtime.app import Cadence, MinerApp
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view
-from sparket_devkit.validator.server import LocalValidator
+from miner_runtime.app import MinerApp
+from miner_runtime.pacing import Cadence
+from sparket_local_services.ports import free_port
+from sparket_local_services.waits import until
+from sparket_local_validator.ingest import Catalog, Event, Market
+from sparket_local_validator.mock_chain import chain_view
+from sparket_local_validator.server import LocalValidator
+from sparket_testkit.harness.miner_app import (
+    AppFactory,
+    MinerUnderTest,
+    assert_nothing_counted_against_us,
+)
 
 HOUR = 3600.0
 SCOREBOARD = "/basketball/nba/scoreboard"
@@ -336,7 +342,7 @@ async def test_fits_on_espn_history_prices_and_pushes_a_matched_outcome(
     assert validator.outcome_rejections == []
 
     # (c) The engine reports a full, fitted history.
-    pricing = app.status_document()["pricing"]
+    pricing = app.status_document().model_dump(mode="json")["pricing"]
     assert pricing["engine"] == "builtin", pricing
     assert pricing["degraded"] is False, pricing
     assert pricing["history_games"]["nba"] >= 50, pricing
@@ -352,4 +358,4 @@ async def test_fits_on_espn_history_prices_and_pushes_a_matched_outcome(
 
     # (d) Nothing counted against the miner.
     assert_nothing_counted_against_us(app, validator)
-    assert app.status_document()["submissions"]["rejected"] == 0
+    assert app.status_document().submissions.rejected == 0

@@ -27,18 +27,18 @@ import pytest
 from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
-from miner_runtime.storage import OddsSend, Store, database_url
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import (
+from miner_runtime.storage import OddsSend, database_url, open_stores
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.waits import wait_for
+from sparket_local_services.wallets import generated_wallet
+from sparket_local_validator.ingest import Catalog, Event, Market
+from sparket_local_validator.mock_chain import (
     chain_view,
     register,
     serve_axon,
     validator_neuron,
 )
-from sparket_devkit.validator.server import LocalValidator
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_validator.server import LocalValidator
 
 NETUIDS = itertools.count(5000)
 """MockSubtensor state is process-wide: each test takes a netuid nobody else uses."""
@@ -273,8 +273,8 @@ class Rig:
     def pending(self) -> list[OddsSend]:
         """The miner's pending odds rows; only while no miner process runs."""
         assert self.process is None or self.process.poll() is not None
-        with Store.open(database_url(self.data_dir, None)) as store:
-            return store.pending_odds_sends(self.validator.hotkey)
+        with open_stores(database_url(self.data_dir, None)) as stores:
+            return stores.odds.pending_odds_sends(self.validator.hotkey)
 
     def first_cycle_after_restart(self) -> dict[str, Any]:
         """Wait for the restarted miner's first odds cycle to end; its log line."""

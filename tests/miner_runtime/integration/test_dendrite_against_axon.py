@@ -20,9 +20,9 @@ from miner_runtime.protocol.synapse import SparketSynapse, SynapseType
 from miner_runtime.validator_client.client import send
 from miner_runtime.validator_client.dendrite import SYNAPSE_HISTORY_KEPT, EgressDendrite
 from miner_runtime.validator_client.replies import ReplyKind
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, is_listening
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.ports import free_port, is_listening
+from sparket_local_services.waits import wait_for
+from sparket_local_services.wallets import generated_wallet
 
 EGRESS_IP = "127.0.0.23"  # stands for the node's public IP; also the bound source address
 

@@ -1,7 +1,7 @@
 """A validator that lists leagues, sports and market kinds we do not know, against the whole
 runtime over real Axons and Dendrites on loopback (the chain is bittensor's MockSubtensor).
 
-Leagues, sports and kinds are validator data (sparket-protocol.md §8.6): a validator may add
+Leagues, sports and kinds are validator data (docs/protocol.md §2b): a validator may add
 one any day. Proves the known games are still synced and priced, odds for them reach the
 validator, nothing is counted against us, and /status and /metrics show what was skipped.
 """
@@ -14,13 +14,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from bittensor_wallet import Keypair
-from runtime_harness import AppFactory, MinerUnderTest, assert_nothing_counted_against_us, until
 
 from miner_runtime.app import MinerApp
-from sparket_devkit.ports import free_port
-from sparket_devkit.validator.ingest import Catalog, Event, Market
-from sparket_devkit.validator.mock_chain import chain_view
-from sparket_devkit.validator.server import LocalValidator
+from sparket_local_services.ports import free_port
+from sparket_local_services.waits import until
+from sparket_local_validator.ingest import Catalog, Event, Market
+from sparket_local_validator.mock_chain import chain_view
+from sparket_local_validator.server import LocalValidator
+from sparket_testkit.harness.miner_app import (
+    AppFactory,
+    MinerUnderTest,
+    assert_nothing_counted_against_us,
+)
 
 HOUR = 3600.0
 
@@ -120,7 +125,9 @@ async def test_unknown_leagues_and_kinds_skip_only_those_games_and_markets(
 ) -> None:
     app: MinerApp = await start_app()
     hotkey = app.hotkey
-    await until(lambda: app.status.games_synced == 3, within=30, what="the known games synced")
+    await until(
+        lambda: app.services.status.games_synced == 3, within=30, what="the known games synced"
+    )
     await until(
         lambda: stored_markets(validator, hotkey) == KNOWN_MARKETS,
         within=30,

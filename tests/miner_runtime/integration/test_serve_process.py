@@ -16,10 +16,10 @@ import httpx
 import pytest
 from bittensor_wallet import Keypair
 
-from sparket_devkit.cluster import wait_for
-from sparket_devkit.ports import free_port, http_ok, is_listening
-from sparket_devkit.validator.mock_chain import validator_neuron
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.ports import free_port, http_ok, is_listening
+from sparket_local_services.waits import wait_for
+from sparket_local_services.wallets import generated_wallet
+from sparket_local_validator.mock_chain import validator_neuron
 
 
 @pytest.fixture

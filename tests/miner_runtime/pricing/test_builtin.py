@@ -12,11 +12,11 @@ import pytest
 from miner_runtime.pricing.builtin import MIN_HISTORY_GAMES, BuiltinEngine, event_lines
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.quotes import accept
-from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.pricing.sources.theodds import BookOdds, BookPrice, EventOdds
+from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import League, MarketKind, Side, Sport
-from miner_runtime.storage import ActiveMarket
+from miner_runtime.protocol.results import GameResult
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 START = NOW + dt.timedelta(hours=30)

@@ -10,8 +10,8 @@ import pytest
 
 from miner_runtime.pricing.engine import Quote
 from miner_runtime.pricing.quotes import accept, fair_odds, quote_of
+from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import MAX_ODDS, MIN_ODDS, League, MarketKind, Side, Sport
-from miner_runtime.storage import ActiveMarket
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 

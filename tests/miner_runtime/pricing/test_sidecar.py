@@ -20,10 +20,10 @@ import pytest
 from miner_runtime.pricing.model_api import Health, render
 from miner_runtime.pricing.quotes import accept
 from miner_runtime.pricing.sidecar import SidecarEngine
+from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import League, MarketKind, Sport
-from miner_runtime.storage import ActiveMarket
-from sparket_devkit.paths import repo_root
-from sparket_devkit.ports import free_port
+from sparket_local_services.paths import repo_root
+from sparket_local_services.ports import free_port
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 EXAMPLE = repo_root() / "miner_runtime" / "examples" / "model_sidecar" / "server.py"

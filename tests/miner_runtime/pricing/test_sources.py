@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 
-from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.pricing.sources.espn import EspnResults, date_chunks
 from miner_runtime.pricing.sources.theodds import (
@@ -29,6 +28,7 @@ from miner_runtime.pricing.sources.theodds import (
     OddsApiClient,
 )
 from miner_runtime.protocol.messages import League, MarketKind, Side
+from miner_runtime.protocol.results import GameResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "0dd5-k3y-5ecret-7a41c2e9b8"

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from scripted import ACCEPTED, NOW, Answer, Clock, ScriptedLink
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Ask, Budgets, Grant, Rate
@@ -19,6 +18,7 @@ from miner_runtime.submission.backoff import BANNED_PAUSE, PENALISED_PAUSE, UNRE
 from miner_runtime.submission.gate import Gate, Pass
 from miner_runtime.validator_client.replies import Reply, ReplyKind
 from miner_runtime.validator_client.selection import NeuronView
+from sparket_testkit.harness.scripted_link import ACCEPTED, NOW, Answer, Clock, ScriptedLink
 
 V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
 IP, OTHER_IP = "127.0.0.2", "127.0.0.3"

@@ -7,16 +7,16 @@ import asyncio
 from typing import Any
 
 import pytest
-from moving_engine import MovingEngine
-from scripted import NOW, Clock, ScriptedLink
 from test_submitter import TOKEN_A, TOKEN_B, V1, V2, games, gate_for
 
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.storage import Store
+from miner_runtime.storage import Stores
 from miner_runtime.submission.rounds import OddsRounds
 from miner_runtime.submission.submitter import Submitter
 from miner_runtime.validator_client.replies import Reply
 from miner_runtime.validator_client.selection import NeuronView
+from sparket_testkit.harness.moving_engine import MovingEngine
+from sparket_testkit.harness.scripted_link import NOW, Clock, ScriptedLink
 
 
 class HeldAt(ScriptedLink):
@@ -48,12 +48,20 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def submitter(store: Store, held: HeldAt, clock: Clock) -> Submitter:
-    store.upsert_games(games(60), NOW)  # 120 markets: three batches of 50
+async def submitter(stores: Stores, held: HeldAt, clock: Clock) -> Submitter:
+    stores.games.upsert_games(games(60), NOW)  # 120 markets: three batches of 50
     gate = gate_for(held, clock)
     await gate.token_received(V1.hotkey, TOKEN_A, NOW)
     await gate.token_received(V2.hotkey, TOKEN_B, NOW)
-    return Submitter(store=store, gate=gate, pricing=MovingEngine(), batch_size=50, now=clock)
+    return Submitter(
+        games=stores.games,
+        odds=stores.odds,
+        outcomes=stores.outcomes,
+        gate=gate,
+        pricing=MovingEngine(),
+        batch_size=50,
+        now=clock,
+    )
 
 
 def skipped(submitter: Submitter, validator: NeuronView) -> float | None:
@@ -99,4 +107,4 @@ async def test_stop_cancels_pushes_in_flight_and_leaves_their_rows_in_doubt(
     assert not rounds.pushing(V1.hotkey)
     # The batch on the wire when it was cancelled counts as possibly stored: never re-sent
     # at the same price (a crash leaves exactly this).
-    assert len({row.market_id for row in submitter.store.pending_odds_sends(V1.hotkey)}) == 50
+    assert len({row.market_id for row in submitter.odds.pending_odds_sends(V1.hotkey)}) == 50

@@ -9,25 +9,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from moving_engine import MovingEngine
-from scripted import ACCEPTED, NOW, Clock, ScriptedLink
 
 from miner_runtime.budget.memory_backend import MemoryCoordinator
 from miner_runtime.budget.model import Budgets
+from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import Game, League
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.storage import ActiveMarket, Store
+from miner_runtime.storage import Stores
 from miner_runtime.submission.gate import Gate
 from miner_runtime.submission.outcomes import EventResult
 from miner_runtime.submission.status import WorkStatus
 from miner_runtime.submission.submitter import Submitter
 from miner_runtime.validator_client.selection import NeuronView
+from sparket_testkit.harness.moving_engine import MovingEngine
+from sparket_testkit.harness.scripted_link import ACCEPTED, NOW, Clock, ScriptedLink
 
 V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
 V2 = NeuronView(uid=2, hotkey="5Validator2", validator_permit=True, ip="127.0.0.1", port=9002)
 TOKEN_A, TOKEN_B = "a" * 64, "b" * 64
+
+
+def submitter_on(stores: Stores, gate: Gate, **options: Any) -> Submitter:
+    """A submitter on the stores it uses (games, odds and outcome sends)."""
+    return Submitter(
+        games=stores.games, odds=stores.odds, outcomes=stores.outcomes, gate=gate, **options
+    )
 
 
 def gate_for(link: ScriptedLink, clock: Clock) -> Gate:
@@ -82,13 +91,13 @@ def engine() -> MovingEngine:
 
 @pytest.fixture
 async def submitter(
-    store: Store, link: ScriptedLink, clock: Clock, engine: MovingEngine
+    stores: Stores, link: ScriptedLink, clock: Clock, engine: MovingEngine
 ) -> AsyncIterator[Submitter]:
-    store.upsert_games(games(60), NOW)  # 120 markets
+    stores.games.upsert_games(games(60), NOW)  # 120 markets
     gate = gate_for(link, clock)
     await gate.token_received(V1.hotkey, TOKEN_A, NOW)
     await gate.token_received(V2.hotkey, TOKEN_B, NOW)
-    yield Submitter(store=store, gate=gate, pricing=engine, batch_size=50, now=clock)
+    yield submitter_on(stores, gate, pricing=engine, batch_size=50, now=clock)
 
 
 async def test_cycle_batches_every_market_then_sends_only_changes(
@@ -117,7 +126,7 @@ async def test_each_validator_gets_its_own_token(submitter: Submitter, link: Scr
 
 
 async def test_token_invalid_parks_that_validator_until_a_new_token(
-    submitter: Submitter, link: ScriptedLink, clock: Clock, store: Store
+    submitter: Submitter, link: ScriptedLink, clock: Clock, stores: Stores
 ) -> None:
     invalid = {"success": False, "error": "token_invalid", "message": "Token expired or invalid"}
     link.answer = lambda v, t, p: (200, None, invalid if v == V1 else ACCEPTED)
@@ -125,7 +134,7 @@ async def test_token_invalid_parks_that_validator_until_a_new_token(
     assert len(link.pushes(V1)) == 1  # one failure, then nothing
     assert len(link.pushes(V2)) == 3
     assert report.submitted == 120
-    assert store.pending_odds_sends() == []  # the refused batch is failed, not in doubt
+    assert stores.odds.pending_odds_sends() == []  # the refused batch is failed, not in doubt
 
     clock.advance(900)
     await submitter.odds_cycle([V1])
@@ -159,12 +168,12 @@ async def test_cooldown_pauses_that_validator_for_the_stated_wait(
 
 
 async def test_a_timeout_leaves_rows_in_doubt_and_never_resends_them(
-    submitter: Submitter, link: ScriptedLink, clock: Clock, store: Store
+    submitter: Submitter, link: ScriptedLink, clock: Clock, stores: Stores
 ) -> None:
     link.answer = lambda v, t, p: (408, "Timeout", p)  # the Dendrite echoes our payload
     report = await submitter.odds_cycle([V1])
     assert report.submitted == 0
-    in_doubt = store.pending_odds_sends(V1.hotkey)
+    in_doubt = stores.odds.pending_odds_sends(V1.hotkey)
     assert len({row.market_id for row in in_doubt}) == 50  # one batch, then the pause
     submitter.gate.backoff = type(submitter.gate.backoff)()  # forget the pause for this test
     link.answer = lambda v, t, p: (200, None, ACCEPTED)
@@ -187,7 +196,7 @@ async def test_a_refused_connection_frees_its_rows_a_dropped_one_does_not(
     submitter: Submitter,
     link: ScriptedLink,
     clock: Clock,
-    store: Store,
+    stores: Stores,
     status: int,
     message: str,
     resent: int,
@@ -204,7 +213,7 @@ async def test_a_refused_connection_frees_its_rows_a_dropped_one_does_not(
 
 
 async def test_no_token_means_no_pushes_but_game_data_flows(
-    store: Store, link: ScriptedLink, clock: Clock
+    stores: Stores, link: ScriptedLink, clock: Clock
 ) -> None:
     snapshot = {
         "games": [g.model_dump(mode="json") for g in games(2)],
@@ -212,15 +221,11 @@ async def test_no_token_means_no_pushes_but_game_data_flows(
         "window": {"lookahead_days": 14, "odds_window_days": 7},
     }
     link.answer = lambda v, t, p: (200, None, snapshot)
-    submitter = Submitter(
-        store=store,
-        gate=gate_for(link, clock),
-        pricing=MovingEngine(),
-        batch_size=50,
-        now=clock,
+    submitter = submitter_on(
+        stores, gate_for(link, clock), pricing=MovingEngine(), batch_size=50, now=clock
     )
     assert await submitter.sync_games([V1]) == 2
-    assert len(store.active_markets(NOW)) == 4
+    assert len(stores.games.active_markets(NOW)) == 4
     report = await submitter.odds_cycle([V1])
     assert report.batches == 0
     assert [t for _, t, _ in link.sent] == [SynapseType.GAME_DATA_REQUEST]
@@ -250,27 +255,27 @@ async def test_outcomes_go_once_per_validator_unless_the_result_changes(
     assert len(sent) == 4
 
 
-async def test_active_markets_are_only_the_next_seven_days(store: Store) -> None:
+async def test_active_markets_are_only_the_next_seven_days(stores: Stores) -> None:
     far = games(1)[0].model_copy(
         update={"event_id": 99, "start_time_utc": NOW + dt.timedelta(days=8), "markets": ()}
     )
-    store.upsert_games([*games(1), far], NOW)
-    markets: list[ActiveMarket] = store.active_markets(NOW)
+    stores.games.upsert_games([*games(1), far], NOW)
+    markets: list[ActiveMarket] = stores.games.active_markets(NOW)
     assert {m.event_id for m in markets} == {1}
 
 
 async def test_only_the_configured_leagues_are_priced(
-    store: Store, link: ScriptedLink, clock: Clock, engine: MovingEngine
+    stores: Stores, link: ScriptedLink, clock: Clock, engine: MovingEngine
 ) -> None:
     nfl = games(3)
     nba = [
         g.model_copy(update={"event_id": g.event_id + 100, "league": League.NBA}) for g in games(2)
     ]
-    store.upsert_games([*nfl, *nba], NOW)
+    stores.games.upsert_games([*nfl, *nba], NOW)
     gate = gate_for(link, clock)
     await gate.token_received(V1.hotkey, TOKEN_A, NOW)
-    only_nba = Submitter(
-        store=store, gate=gate, pricing=engine, batch_size=50, leagues=[League.NBA], now=clock
+    only_nba = submitter_on(
+        stores, gate, pricing=engine, batch_size=50, leagues=[League.NBA], now=clock
     )
     report = await only_nba.odds_cycle([V1])
     assert report.markets == 4
@@ -290,7 +295,7 @@ def test_last_hour_counts_only_replies_of_the_last_hour() -> None:
 
 
 async def test_game_sync_keeps_what_it_knows_and_counts_the_rest_by_reason(
-    store: Store, link: ScriptedLink, clock: Clock, caplog: pytest.LogCaptureFixture
+    stores: Stores, link: ScriptedLink, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A validator added a league, a market kind and a field, and sent one game our store
     cannot hold: the rest is synced, the skips are counted, each new reason logged once."""
@@ -302,8 +307,8 @@ async def test_game_sync_keeps_what_it_knows_and_counts_the_rest_by_reason(
     raw_games[2]["home_team"] = "x" * 300  # VARCHAR(255): PostgreSQL would refuse the write
     snapshot = {"games": raw_games, "retrieved_at": NOW.isoformat(), "new_section": [1]}
     link.answer = lambda v, t, p: (200, None, snapshot)
-    submitter = Submitter(
-        store=store, gate=gate_for(link, clock), pricing=MovingEngine(), batch_size=50, now=clock
+    submitter = submitter_on(
+        stores, gate_for(link, clock), pricing=MovingEngine(), batch_size=50, now=clock
     )
     expected = {"unknown_league": 10, "unknown_kind": 1, "malformed_game": 1}
 
@@ -312,7 +317,7 @@ async def test_game_sync_keeps_what_it_knows_and_counts_the_rest_by_reason(
         clock.advance(300)
         assert await submitter.sync_games([V1]) == 89  # the next sync: same snapshot
 
-    active = store.active_markets(clock.now)
+    active = stores.games.active_markets(clock.now)
     assert len(active) == 89 * 2  # every known market of every known game, none other
     assert {m.event_id for m in active}.isdisjoint({10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 3})
     assert 5000 not in {m.market_id for m in active}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from miner_runtime.pricing.names import TeamNames
-from miner_runtime.pricing.results import GameResult
+from miner_runtime.protocol.markets import StoredEvent
 from miner_runtime.protocol.messages import League, OutcomeResult, Sport
-from miner_runtime.storage import StoredEvent
+from miner_runtime.protocol.results import GameResult
 from miner_runtime.submission.outcomes import (
     EventResult,
     FileOutcomeSource,

@@ -12,7 +12,7 @@ from miner_runtime.protocol.snapshot import MAX_DETAIL, SkipReason, parse_game_d
 
 
 def game(event_id: int, **fields: Any) -> dict[str, Any]:
-    """One game as the validator sends it (sparket-protocol.md §2b), fields overridable."""
+    """One game as the validator sends it (docs/protocol.md §2b), fields overridable."""
     raw: dict[str, Any] = {
         "event_id": event_id,
         "external_id": 18000 + event_id,

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from operator_harness import STORAGE_CLASS, apply, operator_for
 
-from sparket_devkit.cluster import LocalCluster
-from sparket_devkit.miner_objects import local_storage_class
-from sparket_devkit.operator_process import LocalOperator
-from sparket_devkit.paths import repo_root
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_cluster.control_plane import LocalCluster
+from sparket_local_cluster.miner_kube_objects import local_storage_class
+from sparket_local_cluster.operator_process import LocalOperator
+from sparket_local_services.paths import repo_root
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
+from sparket_testkit.harness.operator_flows import STORAGE_CLASS, operator_for
+from sparket_testkit.kube_cli import Cli, apply
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from sparket_devkit.paths import repo_root
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_services.paths import repo_root
 from sparket_operator.api.v1alpha1 import (
     API_VERSION,
     KIND,
@@ -23,6 +22,7 @@ from sparket_operator.api.v1alpha1 import (
     SparketMinerSpec,
     SparketMinerStatus,
 )
+from sparket_testkit.kube_cli import Cli
 
 pytestmark = pytest.mark.cluster
 

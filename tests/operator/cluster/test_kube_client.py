@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from operator_harness import apply, get_json, miner
 
-from sparket_devkit.cluster import LocalCluster
-from sparket_devkit.miner_objects import new_wallet
-from sparket_devkit.pytest_plugin import Cli
+from sparket_local_cluster.control_plane import LocalCluster
+from sparket_local_cluster.miner_kube_objects import new_wallet
 from sparket_operator.kube import errors
-from sparket_operator.kube.client import KubeApi, load_api_client, resource_path
+from sparket_operator.kube.api import resource_path
+from sparket_operator.kube.client import RestKubeApi as KubeApi
+from sparket_operator.kube.client import load_api_client
+from sparket_testkit.harness.operator_flows import miner
+from sparket_testkit.kube_cli import Cli, apply, get_json
 
 pytestmark = pytest.mark.cluster
 

@@ -16,23 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_harness import (
-    apply,
+
+from sparket_local_cluster.control_plane import DEFAULT_NODES
+from sparket_local_cluster.miner_kube_objects import new_wallet
+from sparket_local_cluster.operator_process import LocalOperator
+from sparket_local_services.waits import poll, wait_for
+from sparket_testkit.harness.operator_flows import (
     condition,
-    get_json,
     miner,
     owned_objects,
-    poll,
     running,
-    try_get_json,
     volume_for,
     wait_status,
 )
-
-from sparket_devkit.cluster import DEFAULT_NODES, wait_for
-from sparket_devkit.miner_objects import new_wallet
-from sparket_devkit.operator_process import LocalOperator
-from sparket_devkit.pytest_plugin import Cli
+from sparket_testkit.kube_cli import Cli, apply, get_json, try_get_json
 
 pytestmark = pytest.mark.cluster
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.wallets import generated_wallet
 from sparket_operator.api import v1alpha1
 from sparket_operator.reconcile import config, desired, naming, network, workload
 
@@ -441,7 +441,7 @@ def test_the_runtime_reads_the_budget_secret_as_the_pod_mounts_it(tmp_path: Path
     the rendered config: the password arrives whole, the CA bundle parses."""
     from miner_runtime.budget.factory import redis_access
     from miner_runtime.settings import BudgetSettings
-    from sparket_devkit.pki import make_server_pki
+    from sparket_local_services.pki import make_server_pki
 
     pki = make_server_pki(tmp_path / "pki", common_name="budgets")
     data = {"password": b"pw-from-secret\n", "ca.crt": pki.ca_cert.read_bytes()}

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, Field
 
-from sparket_devkit.paths import repo_root
+from sparket_local_services.paths import repo_root
 from sparket_operator.api import crdgen
 from sparket_operator.api.v1alpha1 import League
 

@@ -1,13 +1,16 @@
 """The runtime's /status report, the Events worth raising, and the content stamps.
 
-The status document below is written by hand key for key after
-`miner_runtime.app.MinerApp.status_document` (the operator image carries no runtime to
-ask), so a renamed key there shows up here as a wrong parse.
+The status document is the first example of the runtime's published schema
+(`docs/runtime-status.schema.json`, generated from the runtime's models), read as the
+operator image would (it carries no runtime), so a renamed field there shows up here as
+a wrong parse.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,60 +39,15 @@ from sparket_operator.reconcile.runtime_report import (
     parse_status,
 )
 
-VALIDATOR_1 = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy"
-VALIDATOR_2 = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw"
-VALIDATOR_3 = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
 NOW = "2025-02-01T10:00:00Z"
+PUBLISHED_SCHEMA = Path(__file__).resolve().parents[3] / "docs" / "runtime-status.schema.json"
 
 
-def _status_document() -> dict[str, Any]:
-    """A /status document as MinerApp.status_document returns it: one validator paused."""
-
-    def validator(hotkey: str, uid: int, *, paused: float, reason: str | None) -> dict[str, Any]:
-        return {
-            "hotkey": hotkey,
-            "uid": uid,
-            "stake": 125000.5,
-            "token_age_seconds": 12.3,
-            "token_usable": True,
-            "paused_seconds": paused,
-            "pause_reason": reason,
-            "accepted": 7,
-            "rejected": {"rate_limited": 2} if reason else {},
-        }
-
-    return {
-        "hotkey": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
-        "uid": 17,
-        "state": "mining",
-        "registered": True,
-        "axon": {"port": 8094, "advertised": "203.0.113.10:31234", "served_on_chain": True},
-        "egress_ip": "203.0.113.10",
-        "validators": [
-            validator(VALIDATOR_1, 0, paused=0.0, reason=None),
-            validator(VALIDATOR_2, 3, paused=41.7, reason="rate_limited"),
-            validator(VALIDATOR_3, 9, paused=0.0, reason=None),
-        ],
-        "validators_connected": 3,
-        "markets": {"active": 120},
-        "games": {"synced": 40, "last_sync": "2025-02-01T09:58:00+00:00"},
-        "last_cycle": {
-            "at": "2025-02-01T09:59:00+00:00",
-            "markets": 120,
-            "batches": 3,
-            "submitted": 118,
-            "skipped": 2,
-            "seconds": 1.234,
-        },
-        "submissions": {
-            "accepted": 21,
-            "rejected": 2,
-            "last_at": "2025-02-01T09:59:30+00:00",
-            "accepted_last_hour": 20,
-            "rejected_last_hour": 2,
-        },
-        "outcomes_sent": 4,
-    }
+def _status_document(example: int = 0) -> dict[str, Any]:
+    """A /status document as the runtime serves it. Example 0: a runtime at work, three
+    validators, the second paused; example 1: a runtime just started."""
+    document: dict[str, Any] = json.loads(PUBLISHED_SCHEMA.read_text())["examples"][example]
+    return document
 
 
 # --- facts ----------------------------------------------------------------------------------
@@ -113,18 +71,7 @@ def test_a_runtime_status_document_parses_into_facts() -> None:
 
 def test_a_document_from_a_fresh_runtime_reads_as_nothing_yet() -> None:
     # Before the chain syncs: no uid, no validators, no submissions at all.
-    document = _status_document()
-    document.update(uid=None, state="chain not synced yet", registered=False, validators=[])
-    document.update(validators_connected=0, last_cycle=None)
-    document["submissions"] = {
-        "accepted": 0,
-        "rejected": 0,
-        "last_at": None,
-        "accepted_last_hour": 0,
-        "rejected_last_hour": 0,
-    }
-
-    facts = parse_status(document)
+    facts = parse_status(_status_document(example=1))
 
     assert facts.uid is None
     assert facts.registered is False

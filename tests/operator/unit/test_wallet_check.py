@@ -23,7 +23,7 @@ from bittensor_wallet.keyfile import (
 )
 from cryptography.fernet import Fernet
 
-from sparket_devkit.wallets import generated_wallet
+from sparket_local_services.wallets import generated_wallet
 from sparket_operator.reconcile.wallet import (
     WalletReason,
     WalletVerdict,

@@ -39,7 +39,7 @@ class Rate:
 
 @dataclass(frozen=True)
 class Budgets:
-    """Per validator. Defaults sit well inside validator-defences.md §1 and §13: a hotkey
+    """Per validator. Defaults sit well inside docs/validator-facts.md "Rate limits": a hotkey
     may make 5 requests/s and 60/min (we allow 50/min, at most 3 back to back, so never
     more than 4 in any second and 53 in any minute); the validator's global 100/s and
     2,000/min are shared with the whole subnet, so the fleet takes a fraction."""

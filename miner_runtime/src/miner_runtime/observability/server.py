@@ -2,7 +2,8 @@
 
 `/health` answers while the event loop runs (liveness); `/ready` only once the axon is
 serving and the hotkey is registered (readiness: a pod that cannot mine is not ready);
-`/status` is the seed miner's status document, extended; `/metrics` is Prometheus text.
+`/status` is the seed miner's status document, extended, typed in `status.py` (published as
+`docs/runtime-status.schema.json`); `/metrics` is Prometheus text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-StatusProvider = Callable[[], dict[str, Any]]
+from miner_runtime.observability.status import RuntimeStatus
+
+StatusProvider = Callable[[], RuntimeStatus]
 ReadyProvider = Callable[[], tuple[bool, str]]
 
 
@@ -37,7 +40,7 @@ def build_control_app(
 
     @app.get("/status")
     async def get_status() -> dict[str, Any]:
-        return status()
+        return status().model_dump(mode="json")
 
     @app.get("/metrics")
     async def metrics() -> Response:

@@ -23,10 +23,10 @@ from miner_runtime.pricing.models.fit import FittedLeague, Game, Market, fit_lea
 from miner_runtime.pricing.models.market import blend, consensus
 from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.quotes import quote_of, sides_of
-from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.pricing.sources.theodds import EventOdds
 from miner_runtime.protocol.messages import League, MarketKind, Side
+from miner_runtime.protocol.results import GameResult
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
+from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import MarketKind, Side
-from miner_runtime.storage import ActiveMarket
 
 MarketQuery: TypeAlias = ActiveMarket
 

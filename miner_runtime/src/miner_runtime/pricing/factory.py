@@ -28,7 +28,7 @@ class Pricing:
 
 
 def odds_api_key(settings: Settings) -> str | None:
-    """The Odds API key: from the mounted file if configured, else the guide's env variable."""
+    """The Odds API key: from the mounted file if configured, else the reference's env variable."""
     key_file = settings.pricing.odds_api_key_file
     if key_file is not None:
         try:

@@ -2,7 +2,9 @@
 
 The first refresh back-fills `history_days`; later ones fetch from a couple of days before
 the newest stored result (late corrections, games that finished after the last look). The
-store keeps everything, so a restart costs one short fetch, not a back-fill.
+store keeps everything, so a restart costs one short fetch, not a back-fill. The store is
+whatever meets `HistoryStore` (storage's `ResultStore` does), so pricing never imports the
+storage layer.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
+from typing import Protocol
 
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.builtin import BuiltinEngine
@@ -18,7 +21,7 @@ from miner_runtime.pricing.names import TeamNames
 from miner_runtime.pricing.results import ResultsSource
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.protocol.messages import League
-from miner_runtime.storage import Store
+from miner_runtime.protocol.results import GameResult
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +38,23 @@ def fetch_window(
     return start.date(), now.date()
 
 
+class HistoryStore(Protocol):
+    """Where finished games are kept: the three calls the history needs, nothing more."""
+
+    def latest_result_at(self, league: League) -> dt.datetime | None: ...
+
+    def save_results(self, results: Iterable[GameResult], now: dt.datetime) -> int: ...
+
+    def results(
+        self, league: League, since: dt.datetime, until: dt.datetime | None = None
+    ) -> Sequence[GameResult]: ...
+
+
 class ResultsHistory:
     def __init__(
         self,
         *,
-        store: Store,
+        store: HistoryStore,
         source: ResultsSource | None,
         names: TeamNames,
         history_days: int,

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from miner_runtime.storage.send_rules import SendState
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -22,14 +24,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class SendState(StrEnum):
-    """A send's fate. `pending` means in flight or unknown (e.g. the process was killed)."""
-
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    FAILED = "failed"
 
 
 class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):

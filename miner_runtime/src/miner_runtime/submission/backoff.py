@@ -1,6 +1,6 @@
 """When we may talk to a validator again, decided from its last reply. Pure.
 
-Every rule follows validator-defences.md: a 429 means every request in the wait is a
+Every rule follows docs/validator-facts.md: a 429 means every request in the wait is a
 fail2ban violation, so every hotkey on the egress IP waits the stated N + 1 s and never
 less (the reference miner's 5-60 s cap walked into 24 h bans); a penalised error means
 slow down before the hotkey's ten-failures-a-minute cooldown; `not_ready` costs nothing but
@@ -42,7 +42,7 @@ class Pause:
 @dataclass(frozen=True)
 class Penalty:
     """Leave a validator alone for `seconds`. `shared`: every hotkey on the egress IP must,
-    not only the one that was answered (validator-defences.md §13)."""
+    not only the one that was answered (docs/validator-facts.md, "Violations and bans")."""
 
     seconds: float
     reason: str

@@ -32,6 +32,7 @@ from typing import Any
 
 from miner_runtime.budget.coordinator import BudgetCoordinator
 from miner_runtime.budget.model import Ask, Decision, Denied, Grant, Rule
+from miner_runtime.clock import utc_now
 from miner_runtime.logs import log_event
 from miner_runtime.observability.metrics import RuntimeMetrics
 from miner_runtime.protocol.synapse import SynapseType
@@ -43,7 +44,7 @@ from miner_runtime.validator_client.transport import ValidatorLink
 
 logger = logging.getLogger(__name__)
 
-# The guide's names for each request, used as `{op}_rejected` log events.
+# The reference miner's names for each request, used as `{op}_rejected` log events.
 _OPERATION = {
     SynapseType.ODDS_PUSH: "submit_odds",
     SynapseType.OUTCOME_PUSH: "submit_outcome",
@@ -54,10 +55,6 @@ _TOKEN_ERRORS = frozenset({"token_invalid", "token_missing"})
 BUSY_WAIT = 0.2
 # Refusals worth waiting out within one turn: they clear by themselves within seconds.
 _WAIT_OUT = frozenset({Rule.STEERED, Rule.BUSY, Rule.BUDGET, Rule.STORE_DOWN})
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

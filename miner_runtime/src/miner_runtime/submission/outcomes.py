@@ -22,9 +22,10 @@ from pydantic import ConfigDict, TypeAdapter
 
 from miner_runtime.errors import MinerRuntimeError
 from miner_runtime.pricing.names import TeamNames
-from miner_runtime.pricing.results import GameResult
+from miner_runtime.protocol.markets import StoredEvent
 from miner_runtime.protocol.messages import OutcomeFacts, OutcomeResult
-from miner_runtime.storage import Store, StoredEvent
+from miner_runtime.protocol.results import GameResult
+from miner_runtime.storage import ResultStore
 
 
 class EventResult(OutcomeFacts):
@@ -68,8 +69,8 @@ _SAME_GAME = dt.timedelta(hours=12)
 class StoredResultsSource:
     """Results from the runtime's results history (kept current by the pricing engine)."""
 
-    def __init__(self, store: Store, names: TeamNames) -> None:
-        self.store = store
+    def __init__(self, results: ResultStore, names: TeamNames) -> None:
+        self.stored = results
         self.names = names
 
     async def results(self, events: Sequence[StoredEvent]) -> list[EventResult]:
@@ -77,7 +78,7 @@ class StoredResultsSource:
         for league in sorted({e.league for e in events}):
             league_events = [e for e in events if e.league is league]
             since = min(e.start_time_utc for e in league_events) - _SAME_GAME
-            results = await asyncio.to_thread(self.store.results, league, since)
+            results = await asyncio.to_thread(self.stored.results, league, since)
             found.extend(match_results(league_events, results, self.names))
         return found
 

@@ -12,7 +12,7 @@ LAST_HOUR = dt.timedelta(hours=1)
 
 @dataclass(frozen=True)
 class CycleReport:
-    """One odds cycle: the guide's `base_miner_odds_cycle` fields."""
+    """One odds cycle: the reference miner's `base_miner_odds_cycle` fields."""
 
     started_at: dt.datetime
     markets: int

@@ -1,13 +1,13 @@
 """Game sync, odds cycles and outcome pushes for one hotkey, against every validator.
 
-Rules this module keeps (sparket-protocol.md, validator-defences.md):
+Rules this module keeps (docs/protocol.md, docs/validator-facts.md):
 - only permitted validators with a served axon are addressed (the chain snapshot decides);
 - each validator gets its own token, shared by the fleet; no token (or a rejected one)
   means no pushes to it, while game data, which needs no token, still flows;
 - every request goes through the work gate (gate.py): the fleet's budgets, pauses shared
   by the egress IP, the failure budget and token steering; one request in flight per validator;
 - odds go out in batches of `batch_size` markets, only when a price changed, respecting
-  the 60 s bucket and the 200-rows-a-day cap (the store decides; see `plan_odds_sends`);
+  the 60 s bucket and the 200-rows-a-day cap (storage/send_rules.py decides);
 - every send is recorded as pending *before* it leaves and completed after; a reply that
   proves the validator stored nothing marks it failed (sendable again), an ambiguous one
   (timeout, internal error) leaves it pending, which counts as stored: never sent twice.
@@ -24,14 +24,15 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from miner_runtime.clock import utc_now
 from miner_runtime.logs import log_event
 from miner_runtime.pricing.engine import MarketQuery, PricingEngine
 from miner_runtime.pricing.quotes import accept
 from miner_runtime.protocol.messages import League, OddsPush, OddsSubmission, OutcomePush
 from miner_runtime.protocol.snapshot import parse_game_data
 from miner_runtime.protocol.synapse import SynapseType
-from miner_runtime.storage import SendState, Store
-from miner_runtime.submission.gate import Gate, utc_now
+from miner_runtime.storage import GameStore, OddsSendStore, OutcomeSendStore, SendState
+from miner_runtime.submission.gate import Gate
 from miner_runtime.submission.outcomes import EventResult
 from miner_runtime.submission.status import CycleReport
 from miner_runtime.validator_client.replies import Reply, ReplyKind
@@ -107,14 +108,18 @@ class Submitter:
     def __init__(
         self,
         *,
-        store: Store,
+        games: GameStore,
+        odds: OddsSendStore,
+        outcomes: OutcomeSendStore,
         gate: Gate,
         pricing: PricingEngine,
         batch_size: int,
         leagues: Collection[League] | None = None,
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        self.store = store
+        self.games = games
+        self.odds = odds
+        self.outcomes = outcomes
         self.gate = gate
         self.pricing = pricing
         self.batch_size = batch_size
@@ -158,7 +163,7 @@ class Submitter:
             if not snapshot.usable:
                 continue
             now = self._now()
-            games = await asyncio.to_thread(self.store.upsert_games, snapshot.games, now)
+            games = await asyncio.to_thread(self.games.upsert_games, snapshot.games, now)
             markets = sum(len(g.markets) for g in snapshot.games)
             self.status.last_game_sync_at = now
             self.status.games_synced = games
@@ -187,7 +192,7 @@ class Submitter:
     async def price(self) -> Priced:
         """The quotes for every active market of our leagues, priced now."""
         started, clock = self._now(), time.perf_counter()
-        markets = await asyncio.to_thread(self.store.active_markets, started)
+        markets = await asyncio.to_thread(self.games.active_markets, started)
         if self.leagues is not None:
             markets = [m for m in markets if m.league in self.leagues]
         quotes = await self.pricing_cycle(markets, started)
@@ -196,7 +201,7 @@ class Submitter:
         return Priced(started, len(markets), tuple(quotes), clock)
 
     def report(self, priced: Priced, results: Sequence[PushResult]) -> CycleReport:
-        """One round's figures, in /status and the guide's `base_miner_odds_cycle` log."""
+        """One round's figures, in /status and the reference miner's `base_miner_odds_cycle` log."""
         report = CycleReport(
             started_at=priced.started_at,
             markets=priced.markets,
@@ -244,7 +249,7 @@ class Submitter:
                 if admitted is None:
                     break
                 plan = await asyncio.to_thread(
-                    self.store.plan_odds_sends,
+                    self.odds.plan_odds_sends,
                     validator.hotkey,
                     quotes[position:],
                     self._now(),
@@ -275,7 +280,7 @@ class Submitter:
         return result
 
     async def _complete_odds(self, row_ids: Sequence[int], state: SendState) -> None:
-        await asyncio.to_thread(self.store.complete_odds_sends, row_ids, state, self._now())
+        await asyncio.to_thread(self.odds.complete_odds_sends, row_ids, state, self._now())
 
     # ---- outcomes ------------------------------------------------------------------
 
@@ -297,7 +302,7 @@ class Submitter:
                 if admitted is None:
                     break
                 planned = await asyncio.to_thread(
-                    self.store.plan_outcome_send,
+                    self.outcomes.plan_outcome_send,
                     validator.hotkey,
                     result.event_id,
                     self._now(),
@@ -316,7 +321,7 @@ class Submitter:
             state = SendState.FAILED if reply is None else completion_state(reply)
             if state is not None:
                 await asyncio.to_thread(
-                    self.store.complete_outcome_send, planned.id, state, self._now()
+                    self.outcomes.complete_outcome_send, planned.id, state, self._now()
                 )
             if reply is None or not reply.ok:
                 break

@@ -63,7 +63,7 @@ class _Model(BaseModel):
 
 
 class League(StrEnum):
-    """The subnet's league codes (sparket-protocol.md)."""
+    """The subnet's league codes (docs/protocol.md §2b)."""
 
     NFL = "nfl"
     NBA = "nba"

@@ -2,10 +2,11 @@
 the workers, the periodic resync and the status poller.
 
 Watch events (delivered by kopf, see `handlers`) never reconcile anything themselves;
-they update the in-memory fleet view and queue the affected miner keys. Workers take keys
-from the queue, one worker per key at a time, and run `Reconciler.reconcile`. Before the
-first worker starts, `seed` lists every miner, node and StatefulSet, so that the first
-duplicate-hotkey, endpoint and rollout decisions already see the whole fleet.
+they update the in-memory fleet view (`FleetCache`) and queue the affected miner keys.
+Workers take keys from the queue, one worker per key at a time, and run
+`Reconciler.reconcile`. Before the first worker starts, `seed` lists every miner, node and
+StatefulSet, so that the first duplicate-hotkey, endpoint and rollout decisions already
+see the whole fleet.
 """
 
 from __future__ import annotations
@@ -14,20 +15,19 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sparket_operator.api.v1alpha1 import Phase
+from sparket_operator.controller.fleet_cache import FleetCache
 from sparket_operator.controller.metrics import OperatorMetrics
-from sparket_operator.controller.poller import StatusPoller, Target
-from sparket_operator.controller.reconciler import Reconciler, parse_miner, summary_of
+from sparket_operator.controller.poller import StatusPoller
+from sparket_operator.controller.reconciler import Reconciler, parse_miner, utc_now
 from sparket_operator.controller.workqueue import WorkQueue
 from sparket_operator.kube import errors
-from sparket_operator.kube.client import KubeApi, resource_path
-from sparket_operator.reconcile.fleet import Fleet, MinerKey
+from sparket_operator.kube.api import KubeApi, resource_path
+from sparket_operator.reconcile.fleet import MinerKey
 from sparket_operator.reconcile.naming import MANAGED_BY, MANAGED_BY_LABEL, MINER_LABEL
 from sparket_operator.reconcile.observed import NodeInfo, pod_ip, pod_ready, rollout_settled
-from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
@@ -49,22 +49,22 @@ def owner_key(body: Mapping[str, Any]) -> MinerKey | None:
 
 
 class Controller:
-    def __init__(self, *, api: KubeApi, settings: OperatorSettings, metrics: OperatorMetrics):
+    def __init__(
+        self,
+        *,
+        api: KubeApi,
+        settings: OperatorSettings,
+        metrics: OperatorMetrics,
+        now: Callable[[], str] = utc_now,
+    ):
         self.api = api
         self.settings = settings
         self.metrics = metrics
-        self.fleet = Fleet()
-        self.nodes: dict[str, NodeInfo] = {}
-        self.facts: dict[MinerKey, RuntimeReport] = {}
-        self.pods: dict[MinerKey, tuple[bool, str | None]] = {}
-        self.phases: dict[MinerKey, str] = {}
+        self.cache = FleetCache()
         self.queue: WorkQueue[MinerKey] = WorkQueue()
-        self.reconciler = Reconciler(
-            api=api, fleet=self.fleet, nodes=self.nodes, facts=self.facts, settings=settings
-        )
+        self.reconciler = Reconciler(api=api, cache=self.cache, settings=settings, now=now)
         self.poller = StatusPoller(
-            facts=self.facts,
-            targets=self._poll_targets,
+            cache=self.cache,
             changed=self.queue.add,
             url_template=settings.status_url_template,
             concurrency=settings.status_poll_concurrency,
@@ -99,7 +99,7 @@ class Controller:
         for raw in miners:
             miner = parse_miner(raw)
             if miner is not None:
-                self.fleet.upsert(summary_of(miner))
+                self.cache.miner_seen(miner)
         for node in await self.api.list_objects(resource_path("v1", "Node")):
             self.on_node(node, deleted=False)
         for sts in await self._list_in_scope(
@@ -107,10 +107,10 @@ class Controller:
         ):
             key = owner_key(sts)
             if key is not None and not rollout_settled(sts):
-                self.fleet.mark_rolling(key)
-        for key in self.fleet.miner_keys():
+                self.cache.rollout_found_in_progress(key)
+        for key in self.cache.miner_keys():
             self.queue.add(key)
-        logger.info("seeded: %d miners, %d nodes", len(self.fleet), len(self.nodes))
+        logger.info("seeded: %d miners, %d nodes", len(self.cache), self.cache.node_count())
 
     async def _list_in_scope(
         self, api_version: str, kind: str, *, label_selector: str | None = None
@@ -129,16 +129,13 @@ class Controller:
     def on_miner(self, body: Mapping[str, Any], *, deleted: bool) -> None:
         key = key_of(body)
         if deleted:
-            self.fleet.remove(key)
-            self.facts.pop(key, None)
-            self.pods.pop(key, None)
-            self.phases.pop(key, None)
+            self.cache.miner_deleted(key)
             self.queue.forget(key)
             self._requeue_refused()
             return
         miner = parse_miner(body)
         if miner is not None:
-            self.fleet.upsert(summary_of(miner))
+            self.cache.miner_seen(miner)
         self.queue.add(key)
 
     def on_owned(self, body: Mapping[str, Any], *, kind: str, deleted: bool) -> None:
@@ -147,36 +144,28 @@ class Controller:
             return
         if kind == "Pod":
             if deleted:
-                self.pods.pop(key, None)
+                self.cache.pod_gone(key)
             else:
-                self.pods[key] = (pod_ready(body), pod_ip(body))
+                self.cache.pod_seen(key, ready=pod_ready(body), ip=pod_ip(body))
         self.queue.add(key)
 
     def on_secret(self, body: Mapping[str, Any]) -> None:
         namespace, name = key_of(body)
-        for key in self.fleet.using_secret(namespace, name):
+        for key in self.cache.miners_using_secret(namespace, name):
             self.queue.add(key)
 
     def on_node(self, body: Mapping[str, Any], *, deleted: bool) -> None:
-        name = str(body["metadata"]["name"])
         if deleted:
-            self.nodes.pop(name, None)
+            affected = self.cache.node_gone(str(body["metadata"]["name"]))
         else:
-            info = NodeInfo.from_object(body)
-            if self.nodes.get(name) == info:
-                return  # a heartbeat: nothing placement cares about changed
-            self.nodes[name] = info
-        for key in self.fleet.on_node(name):
+            affected = self.cache.node_seen(NodeInfo.from_object(body))
+        for key in affected:
             self.queue.add(key)
 
     def _requeue_refused(self) -> None:
         """A deleted miner may free a hotkey or endpoint that another miner was refused."""
-        for key, phase in self.phases.items():
-            if phase == Phase.INVALID.value:
-                self.queue.add(key)
-
-    def _poll_targets(self) -> Iterable[Target]:
-        return [(key, ip) for key, (ready, ip) in self.pods.items() if ready and ip]
+        for key in self.cache.refused():
+            self.queue.add(key)
 
     # ---- workers ----------------------------------------------------------------------
 
@@ -184,12 +173,14 @@ class Controller:
         while True:
             key = await self.queue.get()
             try:
-                await self._reconcile_one(key)
+                await self.handle(key)
             finally:
                 self.queue.done(key)
                 self.metrics.queue_depth.set(len(self.queue))
 
-    async def _reconcile_one(self, key: MinerKey) -> None:
+    async def handle(self, key: MinerKey) -> None:
+        """One step of a worker: reconcile `key`, count the result, and queue the next
+        look (at once after a conflict, later after an error or when asked to wait)."""
         started = time.perf_counter()
         try:
             outcome = await self.reconciler.reconcile(key)
@@ -212,12 +203,9 @@ class Controller:
             self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
         self._failures.pop(key, None)
         self.metrics.reconciles.labels("ok").inc()
-        if outcome.phase is not None:
-            self.phases[key] = outcome.phase
-        else:
-            self.phases.pop(key, None)
-        self.metrics.set_phases(Counter(self.phases.values()))
-        self.metrics.rolling.set(len(self.fleet.rolling))
+        self.cache.phase_published(key, outcome.phase)
+        self.metrics.set_phases(self.cache.phase_counts())
+        self.metrics.rolling.set(self.cache.rolling_count())
         if outcome.requeue_after is not None:
             self.queue.add_after(key, outcome.requeue_after)
 
@@ -231,5 +219,5 @@ class Controller:
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(self.settings.resync_seconds)
-            for key in self.fleet.miner_keys():
+            for key in self.cache.miner_keys():
                 self.queue.add(key)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable
 
 import httpx
 
+from sparket_operator.controller.fleet_cache import FleetCache
 from sparket_operator.controller.metrics import OperatorMetrics
 from sparket_operator.reconcile.config import CONTROL_PORT
 from sparket_operator.reconcile.fleet import MinerKey
@@ -24,8 +25,6 @@ from sparket_operator.reconcile.runtime_report import (
 )
 
 logger = logging.getLogger(__name__)
-
-Target = tuple[MinerKey, str]  # (miner, pod IP)
 
 
 def status_url(template: str, key: MinerKey, pod_ip: str) -> str:
@@ -45,16 +44,14 @@ class StatusPoller:
     def __init__(
         self,
         *,
-        facts: MutableMapping[MinerKey, RuntimeReport],
-        targets: Callable[[], Iterable[Target]],
+        cache: FleetCache,
         changed: Callable[[MinerKey], None],
         url_template: str,
         concurrency: int,
         timeout: float,
         metrics: OperatorMetrics,
     ) -> None:
-        self.facts = facts
-        self._targets = targets
+        self._cache = cache
         self._changed = changed
         self._template = url_template
         self._limit = asyncio.Semaphore(concurrency)
@@ -62,10 +59,8 @@ class StatusPoller:
         self._metrics = metrics
 
     async def poll_once(self, client: httpx.AsyncClient) -> None:
-        targets = list(self._targets())
-        wanted = {key for key, _ in targets}
-        for gone in [k for k in self.facts if k not in wanted]:
-            del self.facts[gone]
+        targets = self._cache.poll_targets()
+        for gone in self._cache.forget_reports_except(key for key, _ in targets):
             self._changed(gone)
         await asyncio.gather(*(self._poll(client, key, ip) for key, ip in targets))
 
@@ -83,10 +78,9 @@ class StatusPoller:
             except (httpx.HTTPError, RuntimeReportError, ValueError) as exc:
                 self._metrics.status_polls.labels("error").inc()
                 logger.info("no status from %s/%s: %s", *key, exc)
-                if self.facts.pop(key, None) is not None:
+                if self._cache.report_forgotten(key):
                     self._changed(key)
                 return
         self._metrics.status_polls.labels("ok").inc()
-        if self.facts.get(key) != facts:
-            self.facts[key] = facts
+        if self._cache.report_updated(key, facts):
             self._changed(key)

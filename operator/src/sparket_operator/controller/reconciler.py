@@ -28,13 +28,13 @@ from pydantic import ValidationError
 
 from sparket_operator.api import conditions as cond
 from sparket_operator.api.v1alpha1 import PAUSED_ANNOTATION, SparketMiner, SparketMinerStatus
+from sparket_operator.controller.fleet_cache import FleetCache
 from sparket_operator.kube import errors, observe
-from sparket_operator.kube.client import KubeApi, Obj, resource_path
+from sparket_operator.kube.api import KubeApi, Obj, resource_path
 from sparket_operator.reconcile import applied_hash, desired, events, network
-from sparket_operator.reconcile.fleet import Fleet, MinerKey, MinerSummary
+from sparket_operator.reconcile.fleet import MinerKey
 from sparket_operator.reconcile.naming import ObjectNames
 from sparket_operator.reconcile.observed import (
-    NodeInfo,
     Observed,
     annotation,
     pinned_node,
@@ -42,7 +42,6 @@ from sparket_operator.reconcile.observed import (
     rollout_settled,
 )
 from sparket_operator.reconcile.placement import Resolution, choose_node, resolve
-from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.reconcile.status import Progress, compute_status
 from sparket_operator.reconcile.wallet import check_wallet_secret
 from sparket_operator.settings import OperatorSettings
@@ -56,19 +55,6 @@ WAIT_FOR_ENDPOINT = 10.0
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def summary_of(miner: SparketMiner) -> MinerSummary:
-    meta = miner.metadata
-    return MinerSummary(
-        key=(str(meta["namespace"]), str(meta["name"])),
-        uid=str(meta.get("uid", "")),
-        created=str(meta.get("creationTimestamp", "")),
-        hotkey=miner.spec.hotkey,
-        wallet_secret=miner.spec.wallet.secret_name,
-        endpoint=miner.status.endpoint,
-        node=miner.status.node,
-    )
 
 
 def parse_miner(raw: Mapping[str, object]) -> SparketMiner | None:
@@ -95,16 +81,12 @@ class Reconciler:
         self,
         *,
         api: KubeApi,
-        fleet: Fleet,
-        nodes: Mapping[str, NodeInfo],
-        facts: Mapping[MinerKey, RuntimeReport],
+        cache: FleetCache,
         settings: OperatorSettings,
         now: Callable[[], str] = utc_now,
     ) -> None:
         self.api = api
-        self.fleet = fleet
-        self.nodes = nodes
-        self.facts = facts
+        self.cache = cache
         self.settings = settings
         self._now = now
         self._instance = socket.gethostname()
@@ -113,14 +95,14 @@ class Reconciler:
         namespace, name = key
         raw = await observe.miner(self.api, namespace, name)
         if raw is None:
-            self.fleet.remove(key)
+            self.cache.miner_not_found(key)
             return Outcome(None)
         if raw["metadata"].get("deletionTimestamp"):
             return Outcome(None)  # owner references let the garbage collector finish
         miner = parse_miner(raw)
         if miner is None:
             return Outcome(None)
-        self.fleet.upsert(summary_of(miner))
+        self.cache.miner_seen(miner)
         paused = miner.spec.paused or annotation(raw, PAUSED_ANNOTATION) == "true"
         if paused and not miner.spec.paused:
             miner = miner.model_copy(
@@ -135,7 +117,7 @@ class Reconciler:
     async def _converge(
         self, key: MinerKey, miner: SparketMiner, progress: Progress
     ) -> tuple[Progress, Observed, float | None]:
-        owner = self.fleet.hotkey_owner(miner.spec.hotkey)
+        owner = self.cache.hotkey_owner(miner.spec.hotkey)
         if owner is not None and owner.key != key:
             progress = replace(progress, duplicate_of="/".join(owner.key))
             observed = await self._remove_workload(miner)
@@ -160,22 +142,22 @@ class Reconciler:
             miner.spec,
             pinned=pinned_node(observed.stateful_set),
             recorded=miner.status.node,
-            nodes=list(self.nodes.values()),
-            load=self.fleet.load(),
+            nodes=self.cache.nodes(),
+            load=self.cache.node_load(),
             shared_egress_ip=self.settings.egress_ip,
         )
         if node is not None:
-            self.fleet.place(key, node)
+            self.cache.placed(key, node)
         resolution = resolve(
             miner.spec,
             service=service,
-            node=self.nodes.get(node) if node else None,
+            node=self.cache.node(node) if node else None,
             shared_egress_ip=self.settings.egress_ip,
         )
         progress = replace(progress, node=node, resolution=resolution)
         if not resolution.ok:
             return progress, observed, WAIT_FOR_ENDPOINT
-        endpoint_owner = self.fleet.claim_endpoint(key, str(resolution.endpoint))
+        endpoint_owner = self.cache.claim_endpoint(key, str(resolution.endpoint))
         if endpoint_owner != key:
             progress = replace(progress, endpoint_owner="/".join(endpoint_owner))
             return progress, await self._remove_workload(miner, observed), None
@@ -206,7 +188,7 @@ class Reconciler:
         progress = replace(progress, template_hash=template_hash)
         live = observed.stateful_set
         changing = live is not None and applied_hash.needs_apply(live, stateful_set)
-        if changing and not self.fleet.may_roll(
+        if changing and not self.cache.may_roll(
             key, available=pod_ready(observed.pod), limit=self.settings.max_unavailable
         ):
             return replace(progress, rollout_queued=True), observed, WAIT_FOR_ROLLOUT_SLOT
@@ -214,7 +196,7 @@ class Reconciler:
         live = await self._apply(stateful_set, live)
         observed = replace(observed, stateful_set=live)
         if rollout_settled(live) and (miner.spec.paused or pod_ready(observed.pod)):
-            self.fleet.settled(key)
+            self.cache.rollout_settled(key)
         return progress, observed, None
 
     async def _apply(self, desired_obj: Obj, live: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -245,10 +227,9 @@ class Reconciler:
         key = (str(miner.metadata["namespace"]), str(miner.metadata["name"]))
         now = self._now()
         status = compute_status(
-            miner, progress=progress, observed=observed, facts=self.facts.get(key), now=now
+            miner, progress=progress, observed=observed, facts=self.cache.report(key), now=now
         )
-        summary = summary_of(miner.model_copy(update={"status": status}))
-        self.fleet.upsert(summary)
+        self.cache.miner_seen(miner.model_copy(update={"status": status}))
         if status == miner.status:
             return status
         await self.api.patch_status(

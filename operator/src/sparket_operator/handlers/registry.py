@@ -56,7 +56,7 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
 
     @kopf.on.probe(id="miners", registry=registry)
     def miners_known(**_: Any) -> int:
-        return len(controller.fleet)
+        return len(controller.cache)
 
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     return registry

@@ -1,9 +1,10 @@
 """The API session: the only module that knows the Kubernetes client library.
 
-Requests go through the official client's connection pool, in worker threads (the
-library is synchronous), with raw JSON in and out: no model classes, so any kind works
-the same way and nothing is converted twice. Every write is counted by verb and kind
-(the benchmark's "write calls per hour" comes from these counters).
+`RestKubeApi` is the real `kube.api.KubeApi`. Requests go through the official client's
+connection pool, in worker threads (the library is synchronous), with raw JSON in and
+out: no model classes, so any kind works the same way and nothing is converted twice.
+Every write is counted by verb and kind (the benchmark's "write calls per hour" comes from
+these counters).
 """
 
 from __future__ import annotations
@@ -13,44 +14,15 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from sparket_operator.kube import errors
+from sparket_operator.kube.api import Obj, object_path
 
-Obj = dict[str, Any]
 WriteHook = Callable[[str, str], None]
-
-# (apiVersion, kind) -> (URL prefix, plural); the kinds the operator reads or writes.
-_RESOURCES: dict[str, tuple[str, str]] = {
-    "v1/Service": ("/api/v1", "services"),
-    "v1/ConfigMap": ("/api/v1", "configmaps"),
-    "v1/Secret": ("/api/v1", "secrets"),
-    "v1/Pod": ("/api/v1", "pods"),
-    "v1/Node": ("/api/v1", "nodes"),
-    "v1/Event": ("/api/v1", "events"),
-    "apps/v1/StatefulSet": ("/apis/apps/v1", "statefulsets"),
-    "sparket.io/v1alpha1/SparketMiner": ("/apis/sparket.io/v1alpha1", "sparketminers"),
-}
-
-
-def resource_path(
-    api_version: str, kind: str, *, namespace: str | None = None, name: str | None = None
-) -> str:
-    try:
-        prefix, plural = _RESOURCES[f"{api_version}/{kind}"]
-    except KeyError:
-        raise ValueError(f"unknown kind {api_version}/{kind}") from None
-    path = prefix
-    if namespace is not None:
-        path += f"/namespaces/{quote(namespace)}"
-    path += f"/{plural}"
-    if name is not None:
-        path += f"/{quote(name)}"
-    return path
 
 
 def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
@@ -68,7 +40,9 @@ def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
     return k8s.ApiClient(configuration)
 
 
-class KubeApi:
+class RestKubeApi:
+    """`KubeApi` over HTTP to a real API server."""
+
     def __init__(
         self,
         api_client: k8s.ApiClient,
@@ -103,12 +77,9 @@ class KubeApi:
     async def apply(self, obj: Mapping[str, Any]) -> Obj:
         """Server-side apply of `obj` as our field manager (force: we own these fields)."""
         meta = obj["metadata"]
-        path = resource_path(
-            obj["apiVersion"], obj["kind"], namespace=meta.get("namespace"), name=meta["name"]
-        )
         return await self._call(
             "PATCH",
-            path,
+            object_path(obj),
             body=obj,
             content_type="application/apply-patch+yaml",
             query=[("fieldManager", self.field_manager), ("force", "true")],

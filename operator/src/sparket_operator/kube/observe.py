@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sparket_operator.api.v1alpha1 import SparketMiner
-from sparket_operator.kube.client import KubeApi, Obj, resource_path
+from sparket_operator.kube.api import KubeApi, Obj, resource_path
 from sparket_operator.reconcile.naming import ObjectNames
 from sparket_operator.reconcile.observed import Observed
 

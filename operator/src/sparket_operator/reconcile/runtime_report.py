@@ -1,8 +1,13 @@
 """What a miner runtime reports about itself (its `/status` document), parsed leniently.
 
-The runtime is ours, but a version skew between operator and runtime images must not
-break the fleet's status, so unknown fields are ignored and a missing one reads as "not
-reported" rather than an error.
+The document's contract is the runtime's published JSON Schema,
+`docs/runtime-status.schema.json` (generated from the runtime's models; the operator image
+carries no runtime). `READS` names every field this module reads from it and the JSON types
+it accepts there; tests/contract/test_runtime_status_schema.py checks that each one exists
+in the committed schema, is always sent, and has only those types, and that `parse_status`
+reads exactly these fields. The schema is not enforced here at run time, on purpose: a
+version skew between operator and runtime images must not break the fleet's status, so
+unknown fields are ignored and a missing one reads as "not reported" rather than an error.
 """
 
 from __future__ import annotations
@@ -11,6 +16,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+_NULLABLE_INT = frozenset({"integer", "null"})
+_NULLABLE_STR = frozenset({"string", "null"})
+
+READS: Mapping[str, frozenset[str]] = {
+    # path in the document ("validators[]": each item) -> the JSON types read there
+    "uid": _NULLABLE_INT,
+    "state": _NULLABLE_STR,
+    "registered": frozenset({"boolean", "null"}),
+    "egress_ip": _NULLABLE_STR,
+    "validators_connected": _NULLABLE_INT,
+    "submissions.accepted_last_hour": _NULLABLE_INT,
+    "submissions.rejected_last_hour": _NULLABLE_INT,
+    "submissions.last_at": _NULLABLE_STR,
+    "validators[].hotkey": _NULLABLE_STR,
+    "validators[].paused_seconds": frozenset({"number", "integer", "null"}),
+    "validators[].pause_reason": _NULLABLE_STR,
+}
+"""The fields of the published `/status` schema that `parse_status` reads."""
 
 
 class RuntimeReport(BaseModel):

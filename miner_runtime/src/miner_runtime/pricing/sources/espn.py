@@ -22,10 +22,10 @@ import httpx
 from pydantic import Field, StrictInt, StrictStr
 
 from miner_runtime.logs import log_event
-from miner_runtime.pricing.results import GameResult
 from miner_runtime.pricing.sources.answers import Answer, UtcDatetime
 from miner_runtime.pricing.sources.errors import SourceError
 from miner_runtime.protocol.messages import League
+from miner_runtime.protocol.results import GameResult
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,91 @@
+"""The chain loop: keeps the latest snapshot (registration, validators) and our axon served.
+
+Every other loop reads the chain through this object: `ready` is set after the first
+sync attempt that succeeded, and `validators()` is empty while the hotkey is unregistered
+(an unregistered hotkey has nothing to send to anyone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from miner_runtime.chain.client import ChainError
+from miner_runtime.chain.sync import ChainSnapshot, ChainSync, ServeStatus
+from miner_runtime.logs import log_event
+from miner_runtime.pacing import Pacer
+from miner_runtime.validator_client.selection import NeuronView
+
+logger = logging.getLogger(__name__)
+
+SnapshotObserver = Callable[[ChainSnapshot], None]
+
+
+class ChainWatch:
+    def __init__(
+        self,
+        sync: ChainSync,
+        *,
+        advertised: tuple[str, int],
+        observe: SnapshotObserver = lambda _snapshot: None,
+    ) -> None:
+        self.sync = sync
+        self.advertised = advertised
+        self.snapshot: ChainSnapshot | None = None  # None until the first sync succeeds
+        self.served = False
+        self.ready = asyncio.Event()
+        self._observe = observe
+
+    @property
+    def registered(self) -> bool:
+        return self.snapshot is not None and self.snapshot.own_uid is not None
+
+    def validators(self) -> list[NeuronView]:
+        return list(self.snapshot.validators) if self.registered and self.snapshot else []
+
+    def neurons_by_hotkey(self) -> Mapping[str, NeuronView]:
+        return self.snapshot.neurons_by_hotkey if self.snapshot is not None else {}
+
+    async def run(self, pacer: Pacer) -> None:
+        await pacer.every(pacer.cadence.chain_sync_seconds, self.refresh)
+
+    async def refresh(self) -> None:
+        try:
+            snapshot = await self.sync.refresh()
+        except ChainError as exc:
+            # Keep mining on the last snapshot; the next sync tries again.
+            log_event(logger, "chain_sync_failed", logging.WARNING, error=str(exc))
+            return
+        was_registered = self.registered
+        self.snapshot = snapshot
+        self._observe(snapshot)
+        if self.registered != was_registered or not self.ready.is_set():
+            log_event(
+                logger,
+                "miner_registration",
+                registered=self.registered,
+                uid=snapshot.own_uid,
+                validators=len(snapshot.validators),
+            )
+        if self.registered:
+            await self._ensure_served()
+        self.ready.set()
+
+    async def _ensure_served(self) -> None:
+        outcome = await self.sync.ensure_served(self.advertised)
+        served = outcome.status in (ServeStatus.SERVED, ServeStatus.UP_TO_DATE)
+        if outcome.status is not ServeStatus.UP_TO_DATE or served != self.served:
+            log_event(
+                logger,
+                "miner_axon_served",
+                logging.INFO if served else logging.WARNING,
+                status=outcome.status.value,
+                endpoint=endpoint_text(outcome.endpoint),
+                detail=outcome.detail,
+            )
+        self.served = served
+
+
+def endpoint_text(address: tuple[str, int]) -> str:
+    return f"{address[0]}:{address[1]}"

@@ -1,0 +1,103 @@
+"""The demo fleet's objects: wallets as Secrets, pre-bound volumes, SparketMiners built
+from the sample in `manifests/sparketminer.yaml`, and the simulated subnet's neurons."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sparket_local_cluster.miner_kube_objects import (
+    WalletFiles,
+    local_storage_class,
+    new_wallet,
+    prebound_volume,
+)
+
+NETUID = 57
+FIRST_NODE_PORT = 30091
+STORAGE_CLASS = "sparket-demo-local"
+LEAGUES = ["nfl", "nba", "epl"]
+
+
+@dataclass(frozen=True)
+class DemoMiner:
+    name: str
+    wallet: WalletFiles
+    coldkey: str
+    node_port: int
+
+
+def make_miners(keys_dir: Path, count: int) -> list[DemoMiner]:
+    miners = []
+    for index in range(count):
+        name = f"miner-{index + 1}"
+        wallet = new_wallet(keys_dir, name)
+        coldkey = yaml.safe_load(wallet.files["coldkeypub.txt"])["ss58Address"]
+        miners.append(DemoMiner(name, wallet, coldkey, FIRST_NODE_PORT + index))
+    return miners
+
+
+def neurons(
+    miners: list[DemoMiner], *, validator: str, owner: str, validator_ip: str, validator_port: int,
+    node_ip: str,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The simulated subnet: one staked validator, then the miners where they advertise."""
+    return [
+        {
+            "hotkey": validator,
+            "coldkey": owner,
+            "stake": 1000.0,
+            "validator_permit": True,
+            "ip": validator_ip,
+            "port": validator_port,
+        },
+        *(
+            {"hotkey": m.wallet.hotkey, "coldkey": m.coldkey, "ip": node_ip, "port": m.node_port}
+            for m in miners
+        ),
+    ]
+
+
+def sparket_miner(sample: dict[str, Any], miner: DemoMiner, namespace: str) -> dict[str, Any]:
+    """The sample SparketMiner, for this demo hotkey: the simulated chain, a fixed nodePort
+    (the simulated chain lists it), the demo's volumes, no start-up jitter."""
+    body = copy.deepcopy(sample)
+    body["metadata"] = {"name": miner.name, "namespace": namespace}
+    spec = body["spec"]
+    spec["hotkey"] = miner.wallet.hotkey
+    spec["wallet"] = {"secretName": f"{miner.name}-wallet"}
+    spec["network"] = {"subtensor": "mock", "netuid": NETUID}
+    spec["axon"] = {**spec.get("axon", {}), "exposure": "NodePort", "nodePort": miner.node_port}
+    spec["leagues"] = LEAGUES
+    spec["cadence"] = {**spec.get("cadence", {}), "jitterSeconds": 0}
+    spec["storage"] = {"size": "1Gi", "storageClassName": STORAGE_CLASS}
+    return body
+
+
+def fleet_objects(
+    sample_path: Path, miners: list[DemoMiner], namespace: str, claims_dir: Path
+) -> list[dict[str, Any]]:
+    """Everything to apply for the fleet, Secrets and volumes before the miners."""
+    sample = next(
+        doc
+        for doc in yaml.safe_load_all(sample_path.read_text(encoding="utf-8"))
+        if doc and doc.get("kind") == "SparketMiner"
+    )
+    objects: list[dict[str, Any]] = [local_storage_class(STORAGE_CLASS)]
+    for miner in miners:
+        objects.append(miner.wallet.secret(namespace, f"{miner.name}-wallet"))
+        objects.append(
+            prebound_volume(
+                f"{namespace}-{miner.name}-data",
+                namespace=namespace,
+                miner=miner.name,
+                storage_class=STORAGE_CLASS,
+                host_path=str(claims_dir / namespace / f"data-{miner.name}-0"),
+            )
+        )
+    objects.extend(sparket_miner(sample, miner, namespace) for miner in miners)
+    return objects

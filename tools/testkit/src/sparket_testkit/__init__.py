@@ -1,0 +1,1 @@
+"""The test suite's pytest plugin, kubectl helpers and shared test harnesses."""

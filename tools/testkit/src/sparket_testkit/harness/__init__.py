@@ -1,0 +1,1 @@
+"""Helpers several tests share, imported by module path (never by bare name)."""
