@@ -10,7 +10,7 @@
 # skips even that when the image is already in podman's store). The Debian archive moves on:
 # --refresh-base builds the base again from today's packages.
 #
-# Podman is run the way this VM type needs it (docs of the test cluster, §7): runc, not crun
+# Podman is run the way this VM type needs it (docs/install.md, "Built in a test here"): runc, not crun
 # (crun refuses cgroup v1 hybrid), and explicit nofile/nproc limits (podman's defaults exceed
 # the VM's hard RLIMIT_NOFILE of 20000). Build steps use the host's network, so no bridge and
 # no iptables rules are created. A CA bundle for TLS-intercepting networks

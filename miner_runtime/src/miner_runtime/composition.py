@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 
 import bittensor as bt
 import httpx
@@ -23,6 +24,7 @@ from miner_runtime.errors import ConfigError
 from miner_runtime.ingress.axon import ConnectionIngress, build_axon
 from miner_runtime.observability.metrics import RuntimeMetrics
 from miner_runtime.pacing import SERVE_RETRY_SECONDS, Cadence, Pacer
+from miner_runtime.pricing.builtin import BuiltinEngine
 from miner_runtime.pricing.engine import PricingEngine
 from miner_runtime.pricing.factory import Pricing, pricing_from_settings
 from miner_runtime.pricing.history import ResultsHistory
@@ -117,6 +119,62 @@ async def compose(
         advertised=settings.axon.advertised,
         observe=lambda snapshot: _count_chain(metrics, snapshot),
     )
+    loops = _loops(
+        settings,
+        built,
+        stores,
+        submitter,
+        watch,
+        builtin=built.builtin if pricing is None else None,
+        outcomes=outcomes,
+    )
+    intake = ConnectionInfoIntake(gate, stores.endpoints, loops.odds)
+    return MinerApp(
+        Services(
+            settings=settings,
+            hotkey=hotkey,
+            egress_ip=egress_ip,
+            pacer=Pacer(cadence or Cadence.from_settings(settings), rng),
+            metrics=metrics,
+            status=status,
+            http=http,
+            pricing=engine,
+            stores=stores,
+            coordinator=coordinator,
+            link=link,
+            gate=gate,
+            submitter=submitter,
+            rounds=loops.odds.rounds,
+            chain=watch,
+            games=loops.games,
+            refits=loops.refits,
+            odds=loops.odds,
+            outcomes=loops.outcomes,
+            connection_info=intake,
+            axon=_axon(settings, wallet, watch, intake),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Loops:
+    games: GameSync
+    refits: ModelRefits
+    odds: OddsSchedule
+    outcomes: OutcomeChecks
+
+
+def _loops(
+    settings: Settings,
+    built: Pricing,
+    stores: Stores,
+    submitter: Submitter,
+    watch: ChainWatch,
+    *,
+    builtin: BuiltinEngine | None,
+    outcomes: OutcomeSource | None,
+) -> _Loops:
+    """The background loops and what each reads: the stores' narrow calls, the chain watch."""
     history = ResultsHistory(
         store=stores.results,
         source=built.results,
@@ -125,16 +183,29 @@ async def compose(
     )
     priced = frozenset(settings.base_miner.leagues)
     refits = ModelRefits(
-        built.builtin if pricing is None else None,
-        history,
-        active_markets=stores.games.active_markets,
-        priced_leagues=priced,
+        builtin, history, active_markets=stores.games.active_markets, priced_leagues=priced
     )
-    rounds = OddsRounds(submitter)
-    schedule = OddsSchedule(rounds, watch)
-    intake = ConnectionInfoIntake(gate, stores.endpoints, schedule)
+    return _Loops(
+        games=GameSync(submitter, watch, after_sync=refits.refit_for_new_leagues),
+        refits=refits,
+        odds=OddsSchedule(OddsRounds(submitter), watch),
+        outcomes=OutcomeChecks(
+            submitter,
+            watch,
+            events_in_window=stores.games.events_in_outcome_window,
+            history=history,
+            sources=outcomes or _outcome_sources(settings, built, stores),
+            priced_leagues=priced,
+        ),
+    )
+
+
+def _axon(
+    settings: Settings, wallet: bt.Wallet, watch: ChainWatch, intake: ConnectionInfoIntake
+) -> bt.Axon:
+    """Built here, started by `MinerApp.start` (it binds the port)."""
     advertised_ip, advertised_port = settings.axon.advertised
-    axon = build_axon(
+    return build_axon(
         wallet,
         ConnectionIngress(
             neurons=watch.neurons_by_hotkey,
@@ -147,37 +218,6 @@ async def compose(
         external_ip=advertised_ip,
         external_port=advertised_port,
     )
-    services = Services(
-        settings=settings,
-        hotkey=hotkey,
-        egress_ip=egress_ip,
-        pacer=Pacer(cadence or Cadence.from_settings(settings), rng),
-        metrics=metrics,
-        status=status,
-        http=http,
-        pricing=engine,
-        stores=stores,
-        coordinator=coordinator,
-        link=link,
-        gate=gate,
-        submitter=submitter,
-        rounds=rounds,
-        chain=watch,
-        games=GameSync(submitter, watch, after_sync=refits.refit_for_new_leagues),
-        refits=refits,
-        odds=schedule,
-        outcomes=OutcomeChecks(
-            submitter,
-            watch,
-            events_in_window=stores.games.events_in_outcome_window,
-            history=history,
-            sources=outcomes or _outcome_sources(settings, built, stores),
-            priced_leagues=priced,
-        ),
-        connection_info=intake,
-        axon=axon,
-    )
-    return MinerApp(services)
 
 
 def _count_chain(metrics: RuntimeMetrics, snapshot: ChainSnapshot) -> None:

@@ -367,7 +367,7 @@ async def test_blacklisted_marks_banned_and_pauses_only_that_hotkey(
 
 
 async def test_one_push_in_flight_per_egress_ip_so_a_stale_token_fails_once(
-    fleet: Fleet, clock: Clock
+    fleet: Fleet, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A validator restart nobody noticed: the proven token is stale. B's push waits for
     A's to be answered, learns the token is gone, and never leaves; A's failure is the
@@ -383,8 +383,17 @@ async def test_one_push_in_flight_per_egress_ip_so_a_stale_token_fails_once(
     a_push = asyncio.create_task(a.request(SynapseType.ODDS_PUSH))
     await a.link.in_flight.wait()  # A holds the lease: its push is on the wire
 
+    b_waits = asyncio.Event()  # set when B, told "busy", starts waiting for the lease
+    wait_for_release = fleet.coordinator.await_release
+
+    async def await_release(validator: str, egress_ip: str, at_most: float) -> None:
+        b_waits.set()
+        await wait_for_release(validator, egress_ip, at_most)
+
+    monkeypatch.setattr(fleet.coordinator, "await_release", await_release)
     b_push = asyncio.create_task(b.request(SynapseType.ODDS_PUSH))
-    await asyncio.sleep(0.05)  # B has its slot and waits for A's push lease
+    async with asyncio.timeout(5):
+        await b_waits.wait()  # B has its slot and waits for A's push lease
     assert not b_push.done() and b.link.sent == []
     a.link.hold.set()  # token_invalid is learnt, then the lease given back
     reply = await a_push

@@ -1,7 +1,7 @@
 """A local, Sparket-compatible validator's defence engine (dev and test use only).
 
 It reimplements, independently of `miner_runtime`, the rules Sparket v0.0.5 validators
-apply to miners (docs: validator-defences.md), so that tests and demos can check a miner
+apply to miners (docs/validator-facts.md), so that tests and demos can check a miner
 against them. The engine modules exported here are pure: no sockets and no bittensor;
 time comes from an injected `Clock` so that a test can walk through hours of cooldowns
 and bans instantly.

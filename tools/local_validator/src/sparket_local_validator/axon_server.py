@@ -1,6 +1,6 @@
 """The engine behind a real bittensor 10.1.0 Axon, in the validator's request order.
 
-Pipeline (validator-defences.md §0), outermost first:
+Pipeline (docs/validator-facts.md, "Request pipeline"), outermost first:
 
 1. `GateMiddleware`, added to `axon.app` after the Axon is built, so that Starlette puts
    it outside bittensor's `AxonMiddleware`: the engine's front gate on path and headers,

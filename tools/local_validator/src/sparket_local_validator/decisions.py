@@ -1,7 +1,7 @@
 """What the security middleware answers: allow, 403 or 429, with Sparket's exact bodies.
 
 The wording is part of the contract: a bittensor Dendrite keeps only the HTTP status and
-the JSON `message`, so a miner can react only to these strings (doc §9), including the
+the JSON `message`, so a miner can react only to these strings (docs/protocol.md §4), including the
 odd "Try again in 30s seconds".
 """
 

@@ -95,7 +95,7 @@ class ValidatorEngine:
         if not isinstance(decision, Allow):
             return Response(decision.status, decision.body(), decision.headers())
         if path != SYNAPSE_PATH:
-            # The axon routes only synapse names: even /health is a 404 (doc §6).
+            # Only synapse names are routed: even /health is a 404 (validator-facts.md).
             return Response(404, {"detail": "Not Found"})
         reply = self.listener.handle(
             hotkey=body_hotkey if body_hotkey is not None else hotkey,

@@ -1,4 +1,4 @@
-"""The GAME_DATA_REQUEST reply: a full snapshot of the catalog (sparket-protocol.md §2b).
+"""The GAME_DATA_REQUEST reply: a full snapshot of the catalog (docs/protocol.md §2b).
 
 Upstream ignores `since_ts`, so every reply is the whole window: scheduled events that
 start within [now, now + 14 d], ordered by start, at most 500. Each game carries its

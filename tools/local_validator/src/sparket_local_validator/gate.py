@@ -20,7 +20,7 @@ HOTKEY_HEADER = "bt_header_dendrite_hotkey"
 
 
 def client_ip(headers: Mapping[str, str], peer: str | None) -> str | None:
-    """The middleware's idea of the client IP (spoofable by design, doc §5)."""
+    """The middleware's idea of the client IP (spoofable by design; validator-facts.md)."""
     lowered = {name.lower(): value for name, value in headers.items()}
     forwarded = lowered.get("x-forwarded-for")
     if forwarded:

@@ -1,7 +1,8 @@
 """What an accepted push actually stores: odds and outcome ingest caps, windows, dedupe.
 
-The listener replies `accepted: true` no matter what is stored (doc §9), so the only way
-for a test to see whether a miner's odds count is to look here. Rules (doc §10):
+The listener replies `accepted: true` no matter what is stored (docs/protocol.md §2c), so
+the only way for a test to see whether a miner's odds count is to look here. Rules
+(docs/validator-facts.md, "Ingest"):
 
 * Odds: the market's event is `scheduled` and starts within [now, now + 7 d]; at most 200
   stored rows (one per price side) per (hotkey, market) in a rolling 24 h, checked once

@@ -1,4 +1,4 @@
-"""CONNECTION_INFO_PUSH: how miners learn the validator's push token (protocol §2a, doc §8).
+"""CONNECTION_INFO_PUSH: how miners learn the validator's push token (docs/protocol.md §2a).
 
 As upstream (`sparket/validator/validator.py` `run`/`_push_connection_info`,
 `broadcaster.py`): the first round goes out on the main loop's first iteration, then one

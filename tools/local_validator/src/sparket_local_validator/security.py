@@ -1,6 +1,6 @@
 """The validator's `SecurityManager`: blacklist, registration, cooldowns and fail2ban.
 
-Rules (doc §3, §4, §6), all per validator and all in memory except the blacklist:
+Rules (docs/validator-facts.md), all per validator and all in memory except the blacklist:
 
 * `record_failure` (called by the listener) files a failure under the body hotkey and the
   body IP. Ten cooldown failures in a rolling 60 s (re)trigger a hotkey cooldown on *every*

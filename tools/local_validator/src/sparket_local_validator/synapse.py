@@ -1,6 +1,6 @@
 """The subnet's one synapse, as the local validator receives and sends it.
 
-A second reading of the wire contract (sparket-protocol.md §1), kept apart from
+A second reading of the wire contract (docs/protocol.md §1), kept apart from
 `miner_runtime` on purpose: the class name is the HTTP route (`POST /SparketSynapse`) and
 the `name` header, and the body hash covers `type` and `payload` only. `type` stays a
 plain string here, so that a test can send any spelling a miner might get wrong.
