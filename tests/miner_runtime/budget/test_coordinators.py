@@ -141,7 +141,7 @@ async def test_a_pause_stops_every_hotkey_on_that_ip_for_that_validator(
     assert isinstance(elsewhere, Grant)
     other_validator = await coordinator.acquire(_ask(validator + "-b"))
     assert isinstance(other_validator, Grant)
-    await asyncio.sleep(0.55)
+    await asyncio.sleep(0.55)  # past the 0.5 s pause
     assert isinstance(await coordinator.acquire(_ask(validator)), Grant)
 
 
@@ -328,7 +328,7 @@ async def test_steering_gives_way_when_no_failed_hotkey_tries_the_token(
     await coordinator.record_failure(validator, IP, "hk-failed")
     await coordinator.record_token(validator, "a" * 64)
     assert isinstance(await coordinator.check(_push(validator, "hk-new")), Denied)
-    await asyncio.sleep(BUDGETS.steer_seconds + 0.05)
+    await asyncio.sleep(BUDGETS.steer_seconds + 0.05)  # past the steering window
     assert await coordinator.check(_push(validator, "hk-new")) == Grant(0.0, "a" * 64, True)
 
 
@@ -418,10 +418,10 @@ async def test_tokens_retire_by_the_epoch_their_latest_sighting_proves(
         assert 5.0 <= expires - now <= 6.0  # 1.5 s into the epoch: its end + 4 s - 0.5 s
         for backend in backends:
             assert await backend.token(validator) == "a" * 64
-        await asyncio.sleep(expires - time.time() - 0.3)
+        await asyncio.sleep(expires - time.time() - 0.3)  # to 0.3 s before the token expires
         for backend in backends:
             assert await backend.token(validator) == "a" * 64
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(0.6)  # to 0.3 s past its expiry
         for backend in backends:
             assert await backend.token(validator) is None
             await backend.record_token(validator, "a" * 64)  # the validator sent it again
@@ -460,5 +460,5 @@ async def test_one_push_at_a_time_per_validator_and_egress_ip(
     assert isinstance(await coordinator.check(_push(validator, "hk-b")), Grant)
     # A holder that never gives the lease back (it died) loses it when the lease runs out.
     assert isinstance(await coordinator.check(_push(validator, "hk-a")), Denied)
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.35)  # past the 0.3 s push lease
     assert isinstance(await coordinator.check(_push(validator, "hk-a")), Grant)

@@ -579,7 +579,7 @@ async def test_a_full_redis_fails_closed_to_the_local_share(
         assert isinstance(await coordinator.acquire(ask), Grant)  # the local share's
         assert coordinator.degraded and coordinator.reason == UNREACHABLE
         await raw.config_set("maxmemory", "0")
-        await asyncio.sleep(1.1)  # the shared store is retried once a second
+        await asyncio.sleep(1.1)  # past the 1 s retry interval: the shared store is asked again
         assert isinstance(await coordinator.acquire(_ask()), Grant)
         assert not coordinator.degraded
     finally:

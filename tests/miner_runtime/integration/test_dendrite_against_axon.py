@@ -41,7 +41,7 @@ def validator_axon(tmp_path: Path) -> Iterator[tuple[bt.Axon, Recorder]]:
     recorder = Recorder()
 
     async def forward(synapse: SparketSynapse) -> SparketSynapse:
-        await asyncio.sleep(recorder.delay_seconds)
+        await asyncio.sleep(recorder.delay_seconds)  # a slow validator: outlasts a timeout
         recorder.seen.append(
             {
                 "type": synapse.type_name,

@@ -24,6 +24,7 @@ from miner_runtime.protocol.markets import ActiveMarket
 from miner_runtime.protocol.messages import League, MarketKind, Sport
 from sparket_local_services.paths import repo_root
 from sparket_local_services.ports import free_port
+from sparket_local_services.waits import wait_for
 
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
 EXAMPLE = repo_root() / "miner_runtime" / "examples" / "model_sidecar" / "server.py"
@@ -60,16 +61,17 @@ def example_model() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the example model exited with {process.returncode}")
+        try:
+            return httpx.get(f"{url}/v1/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_for(healthy, timeout=15, interval=0.05, what="the example model's /v1/health")
         yield url
     finally:
         process.terminate()
@@ -107,7 +109,7 @@ class ScriptedModel:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                time.sleep(model.delay)
+                time.sleep(model.delay)  # a slow model: the engine's timeout runs out
                 status, data = model.answer(body)
                 self.send_response(status)
                 self.send_header("content-length", str(len(data)))

@@ -568,15 +568,27 @@ async def test_odds_cache_is_per_league() -> None:
 
 async def test_odds_concurrent_calls_share_one_request() -> None:
     seen: list[httpx.Request] = []
+    callers = 5
+    asked = 0
+    all_asked = asyncio.Event()
 
-    async def slow(request: httpx.Request) -> httpx.Response:
+    async def held(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        await asyncio.sleep(0.05)
+        await all_asked.wait()  # in flight until every caller has asked for the odds
         return json_response(fixture("theodds_nba.json"), headers=HEADERS)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as http:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(held)) as http:
         client = OddsApiClient(http, api_key=API_KEY, clock=FakeClock())
-        answers = await asyncio.gather(*(client.odds(League.NBA) for _ in range(5)))
+
+        async def ask() -> list[EventOdds]:
+            nonlocal asked
+            asked += 1
+            if asked == callers:
+                all_asked.set()
+            return await client.odds(League.NBA)
+
+        async with asyncio.timeout(10):
+            answers = await asyncio.gather(*(ask() for _ in range(callers)))
     assert len(seen) == 1
     assert len(answers) == 5
     assert all(a == answers[0] and len(a) == 3 for a in answers)

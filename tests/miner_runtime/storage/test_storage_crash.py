@@ -50,7 +50,7 @@ _IN_FLIGHT = _PRELUDE + textwrap.dedent(
     stores.odds.plan_odds_sends(V1, [quote(11, over=1.85, under=1.95)], NOW)
     stores.outcomes.plan_outcome_send(V1, 1, NOW, result=OutcomeResult.HOME)
     print("READY", flush=True)
-    time.sleep(120)
+    time.sleep(120)  # stay alive, work in flight, until the test's SIGKILL (after READY)
     """
 )
 
@@ -65,7 +65,7 @@ _UNCOMMITTED = _PRELUDE + textwrap.dedent(
         validator_hotkey=V1, market_id=10, side="home", odds_eu=5.0,
         bucket=NOW.replace(second=0), state="pending", created_at=NOW))
     print("READY", flush=True)
-    time.sleep(120)
+    time.sleep(120)  # stay alive, work in flight, until the test's SIGKILL (after READY)
     """
 )
 

@@ -18,6 +18,7 @@ from miner_runtime.submission.backoff import BANNED_PAUSE, PENALISED_PAUSE, UNRE
 from miner_runtime.submission.gate import Gate, Pass
 from miner_runtime.validator_client.replies import Reply, ReplyKind
 from miner_runtime.validator_client.selection import NeuronView
+from sparket_local_services.waits import until
 from sparket_testkit.harness.scripted_link import ACCEPTED, NOW, Answer, Clock, ScriptedLink
 
 V1 = NeuronView(uid=1, hotkey="5Validator1", validator_permit=True, ip="127.0.0.1", port=9001)
@@ -392,8 +393,7 @@ async def test_one_push_in_flight_per_egress_ip_so_a_stale_token_fails_once(
 
     monkeypatch.setattr(fleet.coordinator, "await_release", await_release)
     b_push = asyncio.create_task(b.request(SynapseType.ODDS_PUSH))
-    async with asyncio.timeout(5):
-        await b_waits.wait()  # B has its slot and waits for A's push lease
+    await until(b_waits.is_set, within=5, what="B, with its slot, to wait for A's push lease")
     assert not b_push.done() and b.link.sent == []
     a.link.hold.set()  # token_invalid is learnt, then the lease given back
     reply = await a_push

@@ -164,6 +164,44 @@ def test_a_later_published_endpoint_does_not_steal_a_claim() -> None:
     assert fleet.claim_endpoint(B, "198.51.100.7:31234") == A
 
 
+def test_a_refused_miner_releases_its_claim_for_the_next_one() -> None:
+    fleet = _fleet(_summary(A), _summary(B))
+    fleet.claim_endpoint(A, "198.51.100.7:31234")
+
+    fleet.release_endpoint(A)
+
+    assert fleet.claim_endpoint(B, "198.51.100.7:31234") == B
+    assert fleet.claim_endpoint(A, "198.51.100.7:31234") == B
+    assert fleet.miner_keys() == [A, B]  # refused, not forgotten
+
+
+def test_a_claim_seeded_from_status_is_released_too() -> None:
+    fleet = _fleet(_summary(A, endpoint="198.51.100.7:31234"), _summary(B))
+
+    fleet.release_endpoint(A)
+
+    assert fleet.claim_endpoint(B, "198.51.100.7:31234") == B
+
+
+def test_a_stale_summary_does_not_bring_back_a_released_claim() -> None:
+    fleet = _fleet(_summary(A, endpoint="198.51.100.7:31234"), _summary(B))
+    fleet.release_endpoint(A)
+
+    fleet.upsert(_summary(A, endpoint="198.51.100.7:31234"))  # a watch event from before
+
+    assert fleet.claim_endpoint(B, "198.51.100.7:31234") == B
+
+
+def test_a_miner_refused_an_endpoint_gives_up_the_one_it_held() -> None:
+    fleet = _fleet(_summary(A), _summary(B), _summary(C))
+    fleet.claim_endpoint(A, "198.51.100.7:31234")
+    fleet.claim_endpoint(B, "198.51.100.8:31234")
+
+    assert fleet.claim_endpoint(A, "198.51.100.8:31234") == B
+
+    assert fleet.claim_endpoint(C, "198.51.100.7:31234") == C
+
+
 # --- rollout slots --------------------------------------------------------------------------
 
 

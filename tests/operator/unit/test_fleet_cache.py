@@ -12,10 +12,10 @@ from sparket_operator.reconcile.runtime_report import RuntimeReport
 KEY = (NS, "alpha")
 
 
-def _miner(node: str | None = None) -> SparketMiner:
+def _miner(node: str | None = None, endpoint: str | None = None) -> SparketMiner:
     raw = miner("alpha", ALICE)
     raw["metadata"].update(uid="u1", creationTimestamp="2026-01-01T00:00:00Z")
-    raw["status"] = {"node": node} if node else {}
+    raw["status"] = {k: v for k, v in {"node": node, "endpoint": endpoint}.items() if v}
     return SparketMiner.model_validate(raw)
 
 
@@ -59,3 +59,15 @@ def test_refused_are_the_miners_last_published_invalid() -> None:
     assert cache.refused() == [KEY]
     cache.phase_published(KEY, None)
     assert cache.refused() == [] and cache.phase_counts() == {"Running": 1}
+
+
+def test_a_refused_miner_gives_up_the_endpoint_its_status_claimed() -> None:
+    cache = FleetCache()
+    cache.miner_seen(_miner(endpoint="203.0.113.1:30000"))
+    other = (NS, "beta")
+    assert cache.claim_endpoint(other, "203.0.113.1:30000") == KEY
+
+    cache.miner_refused(KEY)
+
+    assert cache.claim_endpoint(other, "203.0.113.1:30000") == other
+    assert cache.miner_keys() == [KEY]  # refused, still known

@@ -13,6 +13,7 @@ import pytest
 from operator_world import (
     ALICE,
     BOB,
+    CHARLIE,
     NODE,
     NODE_IP,
     NS,
@@ -222,7 +223,7 @@ async def test_without_an_eligible_node_only_the_service_exists_and_it_looks_aga
     assert world.status("alpha")["phase"] == "Running"
 
 
-async def test_a_second_miner_resolving_the_same_endpoint_loses_its_service(
+async def test_a_second_miner_resolving_the_same_endpoint_gets_no_service(
     world: World,
 ) -> None:
     shared = {"exposure": "LoadBalancer", "externalIP": "198.51.100.7"}
@@ -231,35 +232,51 @@ async def test_a_second_miner_resolving_the_same_endpoint_loses_its_service(
     world.kube.put(miner("beta", BOB, axon=shared))
     writes = Writes(world)
     await world.handle("beta")
-    assert writes() == [
-        "apply Service beta-axon",
-        "delete Service beta-axon",
-        "patch_status SparketMiner beta",
-    ]
+    # The spec alone decides this endpoint: it is refused before a Service is made.
+    assert writes() == ["patch_status SparketMiner beta"]
     assert world.condition("beta", "Exposed")["reason"] == "EndpointConflict"
     assert world.status("beta")["phase"] == "Invalid"
     assert world.status("alpha")["endpoint"] == "198.51.100.7:8094"
     assert all("beta" not in path for path in world.owned_paths())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: each look at a miner refused for its endpoint applies its Service "
-    "and deletes it again, and that deletion's watch event queues the next look",
-)
 async def test_a_miner_refused_for_its_endpoint_comes_to_rest(world: World) -> None:
     shared = {"exposure": "LoadBalancer", "externalIP": "198.51.100.7"}
     await running(world, "alpha", ALICE, axon=shared)
     world.kube.put(wallet_secret("beta-wallet", BOB))
     world.kube.put(miner("beta", BOB, axon=shared))
     await world.settle(max_rounds=5)
+    assert world.condition("beta", "Exposed")["reason"] == "EndpointConflict"
+    writes = Writes(world)
+    await world.handle("beta")
+    assert writes() == [] and writes.events() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a miner refused as a duplicate keeps its endpoint claim in the fleet, "
-    "so the hotkey's rightful owner, given that freed port, is refused for the endpoint",
-)
+async def test_a_miner_moved_onto_anothers_endpoint_loses_its_objects_and_frees_its_own(
+    world: World,
+) -> None:
+    shared = {"exposure": "LoadBalancer", "externalIP": "198.51.100.7"}
+    own = {"exposure": "LoadBalancer", "externalIP": "198.51.100.8"}
+    await running(world, "alpha", ALICE, axon=shared)
+    await running(world, "beta", BOB, axon=own)
+    world.kube.put(miner("beta", BOB, axon=shared))
+    writes = Writes(world)
+    await world.handle("beta")
+    assert writes() == [
+        "delete StatefulSet beta",
+        "delete Service beta-axon",
+        "patch_status SparketMiner beta",
+    ]
+    assert world.condition("beta", "Exposed")["reason"] == "EndpointConflict"
+    await world.settle()
+    assert [p for p in world.owned_paths() if "beta" in p] == [
+        resource_path("v1", "ConfigMap", namespace=NS, name="beta-runtime")
+    ]
+
+    await running(world, "gamma", CHARLIE, axon=own)  # beta no longer holds 198.51.100.8
+    assert world.status("gamma")["endpoint"] == "198.51.100.8:8094"
+
+
 async def test_the_owner_of_a_hotkey_may_take_the_port_its_refused_duplicate_freed(
     world: World,
 ) -> None:

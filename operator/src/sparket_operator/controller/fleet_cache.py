@@ -83,8 +83,15 @@ class FleetCache:
         self._fleet.place(key, node)
 
     def claim_endpoint(self, key: MinerKey, endpoint: str) -> MinerKey:
-        """Claim `endpoint` for `key`; returns its owner (`key` itself when it won)."""
+        """Claim `endpoint` for `key`; returns its owner (`key` itself when it won). The
+        loser's own earlier claim goes: a miner refused its endpoint runs nothing."""
         return self._fleet.claim_endpoint(key, endpoint)
+
+    def miner_refused(self, key: MinerKey) -> None:
+        """A reconcile stopped the miner before its endpoint (a duplicate hotkey, a wallet
+        Secret missing or to fix): it publishes no endpoint, so its claim is free for the
+        next miner, as it would be after a restart (claims are seeded from status)."""
+        self._fleet.release_endpoint(key)
 
     # ---- rollouts -------------------------------------------------------------------
 

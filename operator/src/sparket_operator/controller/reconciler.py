@@ -2,12 +2,14 @@
 
 The shape is CNPG's: fetch (gone means done), guard, resolve what the miner depends on,
 observe what it owns, converge, write status. Each gate that fails stops before anything
-is created and says why in a condition:
+is created and says why in a condition (a miner refused at gate 1 or 2 also gives up
+its endpoint claim):
 
 1. the hotkey is not already run by an older SparketMiner;
 2. the wallet Secret exists and holds exactly a readable hotkey for `spec.hotkey`;
 3. the Service exists (so a NodePort is allocated), a node is chosen and the advertised
-   endpoint and egress IP resolve, and no other miner advertises that endpoint;
+   endpoint and egress IP resolve, and no other miner advertises that endpoint (an
+   endpoint known from the spec alone is checked before the Service is made);
 4. the workload is applied, unless it is a new template for an available miner and the
    fleet's rollout budget is spent (then it waits for a slot).
 
@@ -119,6 +121,7 @@ class Reconciler:
     ) -> tuple[Progress, Observed, float | None]:
         owner = self.cache.hotkey_owner(miner.spec.hotkey)
         if owner is not None and owner.key != key:
+            self.cache.miner_refused(key)
             progress = replace(progress, duplicate_of="/".join(owner.key))
             observed = await self._remove_workload(miner)
             return progress, observed, None
@@ -126,18 +129,24 @@ class Reconciler:
         secret = await observe.secret(self.api, key[0], miner.spec.wallet.secret_name)
         progress = replace(progress, wallet=check_wallet_secret(secret, hotkey=miner.spec.hotkey))
         if not progress.wallet or not progress.wallet.valid:
+            self.cache.miner_refused(key)
             return progress, await observe.owned(self.api, miner), None
 
         observed = await observe.owned(self.api, miner)
-        try:
-            service = await self._apply(
-                applied_hash.stamped(network.build_service(miner)), observed.service
-            )
-        except errors.Invalid as exc:  # e.g. spec.axon.nodePort already allocated
-            refused = Resolution(None, None, "ServiceRejected", str(exc))
-            return replace(progress, resolution=refused), observed, None
-        observed = replace(observed, service=service)
+        return await self._expose(key, miner, progress, observed)
 
+    async def _expose(
+        self, key: MinerKey, miner: SparketMiner, progress: Progress, observed: Observed
+    ) -> tuple[Progress, Observed, float | None]:
+        """The Service, the node, the endpoint and its claim.
+
+        An endpoint the spec alone decides (a LoadBalancer at `axon.externalIP`) is claimed
+        before the Service is applied, so a miner refused that endpoint never gets a Service:
+        one made and deleted on every look would be two writes each time, and the deletion's
+        watch event would queue the next look, for ever. Any other endpoint needs what is
+        allocated to the Service (a nodePort, an ingress IP), so the Service comes first;
+        those are one Service's each (unless a load balancer is told to share an IP), so
+        such a refusal meets a stale claim and the next Service gets another port."""
         node = choose_node(
             miner.spec,
             pinned=pinned_node(observed.stateful_set),
@@ -148,21 +157,37 @@ class Reconciler:
         )
         if node is not None:
             self.cache.placed(key, node)
+        node_info = self.cache.node(node) if node else None
+        egress_ip = self.settings.egress_ip
+        foreseen = resolve(miner.spec, service=None, node=node_info, shared_egress_ip=egress_ip)
+        if foreseen.ok and (owner := self._endpoint_owner(key, foreseen)):
+            progress = replace(progress, node=node, resolution=foreseen, endpoint_owner=owner)
+            return progress, await self._remove_workload(miner, observed), None
+
+        try:
+            service = await self._apply(
+                applied_hash.stamped(network.build_service(miner)), observed.service
+            )
+        except errors.Invalid as exc:  # e.g. spec.axon.nodePort already allocated
+            refused = Resolution(None, None, "ServiceRejected", str(exc))
+            return replace(progress, resolution=refused), observed, None
+        observed = replace(observed, service=service)
         resolution = resolve(
-            miner.spec,
-            service=service,
-            node=self.cache.node(node) if node else None,
-            shared_egress_ip=self.settings.egress_ip,
+            miner.spec, service=service, node=node_info, shared_egress_ip=egress_ip
         )
         progress = replace(progress, node=node, resolution=resolution)
         if not resolution.ok:
             return progress, observed, WAIT_FOR_ENDPOINT
-        endpoint_owner = self.cache.claim_endpoint(key, str(resolution.endpoint))
-        if endpoint_owner != key:
-            progress = replace(progress, endpoint_owner="/".join(endpoint_owner))
+        if owner := self._endpoint_owner(key, resolution):
+            progress = replace(progress, endpoint_owner=owner)
             return progress, await self._remove_workload(miner, observed), None
-
         return await self._converge_workload(key, miner, progress, observed)
+
+    def _endpoint_owner(self, key: MinerKey, resolution: Resolution) -> str | None:
+        """The miner ("namespace/name") that already advertises this endpoint, or None
+        when `key` now holds the claim."""
+        owner = self.cache.claim_endpoint(key, str(resolution.endpoint))
+        return None if owner == key else "/".join(owner)
 
     async def _converge_workload(
         self, key: MinerKey, miner: SparketMiner, progress: Progress, observed: Observed

@@ -10,7 +10,8 @@ Rules:
   every later one is refused.
 - **Endpoint:** the first miner to claim an IP:port keeps it (claims are seeded from
   status, so a restart keeps the same owners); a later miner resolving the same endpoint
-  is refused.
+  is refused. A refused miner (for its hotkey, its wallet or its endpoint) advertises
+  nothing, so it holds no claim: what it held is free for the next miner.
 - **Rollout:** at most `limit` miners that were available may be taken down at once to
   apply a new template. A miner that is already unavailable may roll freely (rolling it
   costs nothing), otherwise a broken fleet could never roll out its fix.
@@ -55,15 +56,18 @@ class Fleet:
         return self._miners.get(key)
 
     def upsert(self, summary: MinerSummary) -> None:
+        """Record a miner as read or watched. Its published endpoint seeds a claim only
+        when the miner is first seen (a restart keeps the owners): a later summary may be
+        a stale watch event and must not bring back a claim a reconcile released."""
+        first_seen = summary.key not in self._miners
         self._miners[summary.key] = summary
-        if summary.endpoint:
+        if summary.endpoint and first_seen:
             self._endpoints.setdefault(summary.endpoint, summary.key)
 
     def remove(self, key: MinerKey) -> None:
         self._miners.pop(key, None)
         self._rolling.discard(key)
-        for endpoint in [e for e, owner in self._endpoints.items() if owner == key]:
-            del self._endpoints[endpoint]
+        self.release_endpoint(key)
 
     # ---- hotkeys ------------------------------------------------------------------
 
@@ -74,14 +78,20 @@ class Fleet:
     # ---- endpoints ----------------------------------------------------------------
 
     def claim_endpoint(self, key: MinerKey, endpoint: str) -> MinerKey:
-        """Claim `endpoint` for `key`; returns the owner (`key` itself when it won)."""
+        """Claim `endpoint` for `key`; returns the owner (`key` itself when it won). A
+        miner holds one claim at most, and none once refused: it then runs nothing."""
         owner = self._endpoints.get(endpoint)
         if owner is not None and owner != key and owner in self._miners:
+            self.release_endpoint(key)
             return owner
-        for old in [e for e, k in self._endpoints.items() if k == key and e != endpoint]:
-            del self._endpoints[old]
+        self.release_endpoint(key)
         self._endpoints[endpoint] = key
         return key
+
+    def release_endpoint(self, key: MinerKey) -> None:
+        """`key` advertises nothing any more (refused, or gone): its claim is free."""
+        for endpoint in [e for e, owner in self._endpoints.items() if owner == key]:
+            del self._endpoints[endpoint]
 
     # ---- placement ----------------------------------------------------------------
 

@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
@@ -310,17 +311,35 @@ def _start_workers(
 def _wait_for_markers(
     workdir: Path, workers: Sequence[subprocess.Popen[bytes]], marker: str
 ) -> list[dict[str, Any]]:
+    from sparket_local_services.waits import wait_for
+
     found: list[dict[str, Any]] = []
     limit = time.monotonic() + WORKER_START_SECONDS
     for i, worker in enumerate(workers):
         path = workdir / f"worker-{i}.{marker}.json"
-        while not path.exists():
-            if worker.poll() is not None or time.monotonic() > limit:
-                log = (workdir / f"worker-{i}.log").read_text()[-4000:]
-                raise RuntimeError(f"worker-{i} did not get to {marker}:\n{log}")
-            time.sleep(0.1)
+        log = workdir / f"worker-{i}.log"
+        wait_for(
+            functools.partial(_marked, path, worker, log),
+            timeout=max(limit - time.monotonic(), 0.1),
+            interval=0.1,
+            what=f"worker-{i} to get to {marker}",
+            evidence=functools.partial(_tail, log),
+        )
         found.append(json.loads(path.read_text()))
     return found
+
+
+def _marked(path: Path, worker: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether the worker wrote `path`; an error (with its log) once it exited without."""
+    if path.exists():
+        return True
+    if worker.poll() is not None:
+        raise RuntimeError(f"{log.stem} exited before {path.name}:\n{_tail(log)}")
+    return False
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-4000:]
 
 
 def _signal(workdir: Path, name: str, content: dict[str, Any]) -> None:
@@ -351,6 +370,7 @@ def _watch(workers: list[subprocess.Popen[bytes]]) -> Iterator[None]:
 
 
 def _sleep_until(moment: float) -> None:
+    """Let the run's scripted time pass: the next restart, or the end of the run."""
     time.sleep(max(0.0, moment - time.time()))
 
 
@@ -579,6 +599,7 @@ async def _work(config: dict[str, Any]) -> None:
     from miner_runtime.pacing import Cadence
     from miner_runtime.settings import Settings
     from sparket_local_services.ports import free_port
+    from sparket_local_services.waits import until
     from sparket_local_services.wallets import generated_wallet
 
     configure_logging(logging.WARNING)  # the post-mortem: every rejection and failure
@@ -597,9 +618,8 @@ async def _work(config: dict[str, Any]) -> None:
         ],
     }
     (workdir / f"{name}.ready.json").write_text(json.dumps(ready))
-    go = workdir / "go.json"
-    while not go.exists():  # noqa: ASYNC110  (the signal comes from another process)
-        await asyncio.sleep(0.05)
+    go = workdir / "go.json"  # written by the orchestrator once every worker is ready
+    await until(go.exists, within=2 * WORKER_START_SECONDS, what="the go signal")
 
     chain = MockChain(netuid=netuid, hotkey_ss58=miners[0].hotkey.ss58_address)
     chain.create_subnet()
@@ -661,7 +681,7 @@ async def _work(config: dict[str, Any]) -> None:
     stop = workdir / "stop.json"
     while not stop.exists():
         memory.append((time.time(), len(sends), _rss_kib()))
-        await asyncio.sleep(5.0)
+        await asyncio.sleep(5.0)  # the memory sampling interval (the stop is seen at a sample)
     refused_at_end = 0
     for app in apps:
         for spec in config["validators"]:

@@ -203,6 +203,8 @@ def _start_workers(
     seeds_by_ip: dict[str, list[str]],
     workers: list[subprocess.Popen[bytes]],
 ) -> list[dict[str, Any]]:
+    from sparket_local_services.waits import wait_for
+
     index = 0
     for group in plan.groups:
         share = -(-group.hotkeys // group.processes)
@@ -247,13 +249,29 @@ def _start_workers(
     limit = time.monotonic() + WORKER_START_SECONDS
     for i, worker in enumerate(workers):
         marker = workdir / f"worker-{i}.ready.json"
-        while not marker.exists():
-            if worker.poll() is not None or time.monotonic() > limit:
-                log_tail = (workdir / f"worker-{i}.log").read_text()[-3000:]
-                raise RuntimeError(f"worker-{i} did not start:\n{log_tail}")
-            time.sleep(0.1)
+        log_path = workdir / f"worker-{i}.log"
+        wait_for(
+            functools.partial(_marked, marker, worker, log_path),
+            timeout=max(limit - time.monotonic(), 0.1),
+            interval=0.1,
+            what=f"worker-{i} to start",
+            evidence=functools.partial(_tail, log_path),
+        )
         ready.append(json.loads(marker.read_text()))
     return ready
+
+
+def _marked(path: Path, worker: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether the worker wrote `path`; an error (with its log) once it exited without."""
+    if path.exists():
+        return True
+    if worker.poll() is not None:
+        raise RuntimeError(f"{log.stem} did not start:\n{_tail(log)}")
+    return False
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:]
 
 
 def _tell_workers(workdir: Path, deadline: float) -> None:
@@ -284,6 +302,7 @@ def _watch(workers: list[subprocess.Popen[bytes]]) -> Iterator[None]:
 
 
 def _sleep_until(moment: float) -> None:
+    """Let the run's scripted time pass: to the validator's or Redis's restart, or the end."""
     time.sleep(max(0.0, moment - time.monotonic()))
 
 
@@ -316,6 +335,7 @@ async def _work(config: dict[str, Any]) -> None:
     from miner_runtime.validator_client.selection import NeuronView
     from miner_runtime.validator_client.transport import DendriteLink
     from sparket_local_services.ports import free_port
+    from sparket_local_services.waits import until
     from sparket_local_services.wallets import generated_wallet
 
     workdir, name = Path(config["workdir"]), config["name"]
@@ -369,9 +389,8 @@ async def _work(config: dict[str, Any]) -> None:
     }
     (workdir / f"{name}.ready.json").write_text(json.dumps(ready))
 
-    go = workdir / "go.json"
-    while not go.exists():  # noqa: ASYNC110  (the signal comes from another process)
-        await asyncio.sleep(0.05)
+    go = workdir / "go.json"  # written by the orchestrator once every worker is ready
+    await until(go.exists, within=2 * WORKER_START_SECONDS, what="the go signal")
     deadline = json.loads(go.read_text())["deadline"]
     replies: Counter[str] = Counter()
     per_second: Counter[int] = Counter()  # accepted replies by wall-clock second
@@ -431,7 +450,7 @@ async def _demand(
                         sys.stdout.flush()
                     continue
         held = gate.status.budget(validator.hotkey).held_for(dt.datetime.now(dt.UTC))
-        await asyncio.sleep(min(max(held, 0.2), 2.0))
+        await asyncio.sleep(min(max(held, 0.2), 2.0))  # a miner's retry: the hold, 0.2-2 s
 
 
 def _odds(market: int, token: str | None) -> dict[str, Any]:

@@ -145,7 +145,7 @@ def recording_miner_axon(keypair: Keypair) -> Iterator[RecordingMiner]:
     recorder = RecordingMiner(keypair, axon)
 
     async def forward(synapse: SparketSynapse) -> SparketSynapse:
-        await asyncio.sleep(recorder.delay_seconds)
+        await asyncio.sleep(recorder.delay_seconds)  # a slow miner: outlasts push rounds
         recorder.arrivals.append(time.monotonic())
         recorder.pushes.append(
             {"type": synapse.type, "payload": synapse.payload, "from": synapse.dendrite.hotkey}
