@@ -22,8 +22,8 @@ test: setup check pytest ## Fresh machine -> the whole test suite (set-up includ
 setup: ## Install uv, Python deps, Redis/PostgreSQL and the Go-built control plane (skips what is done)
 	bash tools/setup.sh
 
-binaries: ## Build (or find cached) etcd, kube-apiserver, kcm, scheduler, KWOK, Helm
-	bash tools/build-binaries.sh
+binaries: ## Build (or find cached) etcd, kube-apiserver, kcm, scheduler, KWOK, Helm, and the real node's parts
+	bash tools/build-binaries.sh --all
 
 ##@ Checks
 check: lint type imports ## All static checks

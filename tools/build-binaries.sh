@@ -8,7 +8,8 @@
 # A build happens in a temp dir and is renamed into place only when complete, so an
 # interrupted build never leaves a half-filled cache.
 #
-# Usage: tools/build-binaries.sh [component ...]   (default: all)
+# Usage: tools/build-binaries.sh [component ...]   (default: the control plane)
+#        tools/build-binaries.sh --node | --all     (the real worker node's parts | everything)
 #        tools/build-binaries.sh --print-dir        (prints the bin dir that holds symlinks to all)
 # Env:   SPARKET_CACHE_DIR (default ${XDG_CACHE_HOME:-~/.cache}/sparket-fleet)
 set -euo pipefail
@@ -139,21 +140,99 @@ build_helm() {
     go install -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}")
 }
 
+# The real worker node's parts (issue 19): kubelet and kube-proxy from the same pinned
+# k8s.io/kubernetes module as the control plane (its own cache entry, so KWOK-only runs never
+# wait for them), containerd v2 + its runc shim + ctr, the CNI reference plugins, and the
+# sandbox ("pause") program compiled from that Kubernetes release's own source.
+build_k8s_node() {
+  local out=$1
+  (cd "$here/k8s" &&
+    go_or_die "downloading k8s.io/kubernetes v${K8S_VERSION} modules" go mod download &&
+    go_or_die "building kubelet, kube-proxy" \
+      go build -ldflags "$(k8s_ldflags)" -o "$out/" \
+      k8s.io/kubernetes/cmd/kubelet \
+      k8s.io/kubernetes/cmd/kube-proxy)
+}
+
+CONTAINERD_MODULE=github.com/containerd/containerd/v2
+build_containerd() {
+  local out=$1 v="v${CONTAINERD_VERSION}" tags="no_btrfs no_devmapper no_zfs urfave_cli_no_docs"
+  local ld="-s -w -X ${CONTAINERD_MODULE}/version.Version=${v} -X ${CONTAINERD_MODULE}/version.Package=${CONTAINERD_MODULE}"
+  (cd "$out" && GOFLAGS=-trimpath GOBIN="$out" go_or_die "go install containerd ${v}" \
+    go install -tags "$tags" -ldflags "$ld" \
+    "${CONTAINERD_MODULE}/cmd/containerd@${v}" "${CONTAINERD_MODULE}/cmd/ctr@${v}" &&
+    GOFLAGS=-trimpath GOBIN="$out" go_or_die "go install containerd-shim-runc-v2 ${v}" \
+      go install -tags "$tags no_grpc" -ldflags "$ld" \
+      "${CONTAINERD_MODULE}/cmd/containerd-shim-runc-v2@${v}")
+}
+
+CNI_MODULE=github.com/containernetworking/plugins
+build_cni() {
+  local out=$1 v="v${CNI_PLUGINS_VERSION}"
+  mkdir -p "$out/cni"
+  (cd "$out" && GOFLAGS=-trimpath GOBIN="$out/cni" go_or_die "go install CNI plugins ${v}" \
+    go install -ldflags "-s -w -X ${CNI_MODULE}/pkg/utils/buildversion.BuildVersion=${v}" \
+    "${CNI_MODULE}/plugins/main/bridge@${v}" "${CNI_MODULE}/plugins/main/loopback@${v}" \
+    "${CNI_MODULE}/plugins/ipam/host-local@${v}" "${CNI_MODULE}/plugins/meta/portmap@${v}")
+}
+
+# crictl: the node's teardown removes pod sandboxes through CRI, so CNI releases their
+# addresses and rules (killing containerd's tasks directly would leak them).
+build_crictl() {
+  local out=$1
+  (cd "$out" && GOFLAGS=-trimpath GOBIN="$out" go_or_die "go install crictl v${CRICTL_VERSION}" \
+    go install -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@v${CRICTL_VERSION}")
+}
+
+# runc built with cgo and libseccomp: Debian 12's runc 1.1.5 cannot start containerd 2.3's
+# sandboxes here (its init dies without a word); v1.5.2 is what containerd 2.3 is tested with.
+build_runc() {
+  local out=$1
+  [ -e /usr/include/seccomp.h ] || die "missing: libseccomp-dev (headers for runc's seccomp support)"
+  command -v pkg-config >/dev/null 2>&1 || die "missing: pkg-config (to find libseccomp for runc)"
+  (cd "$out" && CGO_ENABLED=1 GOFLAGS=-trimpath GOBIN="$out" go_or_die "go install runc v${RUNC_VERSION}" \
+    go install -tags "seccomp urfave_cli_no_docs" -ldflags "-s -w -X main.version=${RUNC_VERSION}" \
+    "github.com/opencontainers/runc@v${RUNC_VERSION}")
+}
+
+build_pause() {
+  local out=$1 src
+  command -v gcc >/dev/null 2>&1 || die "missing: gcc (and libc6-dev) to compile the pause program"
+  src=$(cd "$here/k8s" && GOFLAGS= go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') ||
+    die "cannot locate the k8s.io/kubernetes v${K8S_VERSION} module source for pause.c"
+  gcc -Os -Wall -Werror -static -DVERSION="v${PAUSE_VERSION}-sparket" \
+    -o "$out/pause" "$src/build/pause/linux/pause.c" ||
+    die "failed: compiling pause.c statically (is libc6-dev installed?)"
+}
+
 component_key() {
   case $1 in
     k8s) echo "k8s-v${K8S_VERSION}-$(module_key "$here/k8s")" ;;
+    k8s_node) echo "k8s-node-v${K8S_VERSION}-$(module_key "$here/k8s")" ;;
     etcd) echo "etcd-v${ETCD_VERSION}-$(module_key "$here/etcd")" ;;
     kwok) echo "kwok-v${KWOK_VERSION}-fast-stages" ;;
     helm) echo "helm-v${HELM_VERSION}" ;;
-    *) die "unknown component '$1' (choose from: k8s etcd kwok helm)" ;;
+    containerd) echo "containerd-v${CONTAINERD_VERSION}" ;;
+    cni) echo "cni-plugins-v${CNI_PLUGINS_VERSION}" ;;
+    pause) echo "pause-v${PAUSE_VERSION}-k8s-v${K8S_VERSION}" ;;
+    crictl) echo "crictl-v${CRICTL_VERSION}" ;;
+    runc) echo "runc-v${RUNC_VERSION}" ;;
+    *) die "unknown component '$1' (choose from: ${ALL_COMPONENTS})" ;;
   esac
 }
+
+CONTROL_PLANE_COMPONENTS="etcd k8s kwok helm"
+NODE_COMPONENTS="k8s_node containerd cni pause crictl runc"
+ALL_COMPONENTS="$CONTROL_PLANE_COMPONENTS $NODE_COMPONENTS"
+
 
 # Symlinks in one bin dir keep callers simple: they need just one directory on PATH.
 link_all() {
   mkdir -p "$bin_dir"
   local c key f
-  for c in k8s etcd kwok helm; do
+  for c in $ALL_COMPONENTS; do
     key=$(component_key "$c")
     [ -d "$cache_root/$key" ] || continue
     for f in "$cache_root/$key"/*; do ln -sfn "$f" "$bin_dir/$(basename "$f")"; done
@@ -163,7 +242,9 @@ link_all() {
 main() {
   if [ "${1:-}" = "--print-dir" ]; then echo "$bin_dir"; return 0; fi
   local components=("$@")
-  [ ${#components[@]} -gt 0 ] || components=(etcd k8s kwok helm)
+  if [ ${#components[@]} -eq 0 ]; then read -r -a components <<<"$CONTROL_PLANE_COMPONENTS"; fi
+  if [ "${components[0]}" = "--node" ]; then read -r -a components <<<"$NODE_COMPONENTS"; fi
+  if [ "${components[0]}" = "--all" ]; then read -r -a components <<<"$ALL_COMPONENTS"; fi
   mkdir -p "$cache_root"
   # One builder at a time per cache: a second caller waits instead of racing.
   exec 9>"$cache_root/.build.lock"

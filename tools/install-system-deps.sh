@@ -13,9 +13,15 @@ command -v flock >/dev/null 2>&1 || need+=(util-linux)
 # The demo's pod network: network namespaces (ip) and NAT (nft).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
+# The real worker node: iptables for kube-proxy and CNI; runc is built with cgo against
+# libseccomp (RuntimeDefault seccomp profiles), from the headers in libseccomp-dev.
+command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
+[ -e /usr/include/seccomp.h ] || need+=(libseccomp-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-system-deps: redis-server, postgresql, ip and nft present"
+  echo "install-system-deps: redis-server, postgresql, ip, nft, iptables, libseccomp-dev, pkg-config and gcc present"
   exit 0
 fi
 command -v apt-get >/dev/null 2>&1 ||

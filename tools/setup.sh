@@ -24,5 +24,5 @@ export UV_PYTHON_DOWNLOADS=never
 timeout 1200 python3 -m uv sync --locked --all-packages --quiet ||
   die "cannot install the Python dependencies (uv sync --locked failed; is PyPI reachable?)"
 
-bash tools/build-binaries.sh
+bash tools/build-binaries.sh --all
 echo "setup: done"

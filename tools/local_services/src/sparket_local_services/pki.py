@@ -210,3 +210,27 @@ def _san(host: str) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
         return x509.DNSName(host)
+
+
+def issue_client_cert(
+    pki: ClusterPki, directory: Path, name: str, *, common_name: str, organization: str | None
+) -> tuple[Path, Path]:
+    """A client certificate from the cluster CA (a kubelet's `system:node:<name>`, say)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the cluster CA key is expected to be an EC key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue(
+        subject=_name(common_name, organization),
+        key=key,
+        issuer=ca_cert.subject,
+        issuer_key=ca_key,
+        is_ca=False,
+        usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    _write_key(key_path, key)
+    _write_cert(cert_path, cert)
+    return cert_path, key_path
