@@ -57,7 +57,7 @@ def node_cluster(
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one node at a time: a module's node is gone before the next
 def real_node(
     node_cluster: LocalCluster, control_plane_bin_dir: Path, miner_image_archive: Path
 ) -> Iterator[RealNode]:

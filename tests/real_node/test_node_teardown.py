@@ -2,7 +2,7 @@
 half-way (an interrupted demo or test): no process, mount, cgroup, link or iptables chain
 of ours remains, and the kernel tunables the kubelet and kube-proxy changed are restored.
 
-Runs before test_real_node.py (file order), with a node of its own on the same cluster."""
+It starts a node of its own; the other modules' nodes are module-scoped, so none is up."""
 
 from __future__ import annotations
 

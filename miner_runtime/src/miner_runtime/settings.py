@@ -86,6 +86,9 @@ class SubtensorSettings(_Section):
     # network "mock" only: a JSON list of neurons that seeds the in-process MockSubtensor, so
     # a runtime started as its own process sees a simulated subnet (see chain/factory.py).
     mock_neurons_file: Path | None = None
+    # The same list inline (a pod's settings file carries it: no file to mount). One or the
+    # other; each entry is checked like a line of the file.
+    mock_neurons: list[dict[str, Any]] | None = None
 
 
 class BaseMinerSettings(_Section):

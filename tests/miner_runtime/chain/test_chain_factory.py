@@ -158,3 +158,30 @@ def test_the_file_is_refused_outside_the_mock_network(tmp_path: Path, own_hotkey
     ):
         chain_from_settings(_settings(path, network="finney"), own_hotkey, wallet=None)
     assert MOCK_NEURONS_SETTING == SETTING_LINE
+
+
+def test_inline_neurons_seed_the_mock_chain_like_the_file(own_hotkey: str) -> None:
+    """A pod's settings file carries the simulated subnet inline (no file to mount)."""
+    settings = Settings.model_validate(
+        {
+            "subtensor": {
+                "network": "mock",
+                "netuid": 57,
+                "mock_neurons": [{"hotkey": own_hotkey, "coldkey": own_hotkey, "stake": 2.0}],
+            }
+        }
+    )
+    chain = chain_from_settings(settings, own_hotkey, wallet=None)
+    assert isinstance(chain, MockChain)
+    assert chain.uid_of(own_hotkey) is not None
+
+
+def test_a_bad_inline_neuron_is_one_config_line_naming_the_entry(own_hotkey: str) -> None:
+    settings = Settings.model_validate(
+        {"subtensor": {"network": "mock", "mock_neurons": [{"hotkey": "nope", "coldkey": "x"}]}}
+    )
+    with pytest.raises(ConfigError) as caught:
+        chain_from_settings(settings, own_hotkey, wallet=None)
+    message = str(caught.value)
+    assert message.startswith("invalid setting subtensor.mock_neurons: [0].hotkey: ")
+    assert "\n" not in message

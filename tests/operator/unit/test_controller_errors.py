@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from operator_world import ALICE, NS, World, miner, node, wallet_secret
 
 from sparket_operator.controller.controller import Controller
 from sparket_operator.kube import errors
+from sparket_testkit.harness.operator_world import ALICE, NS, World, miner, node, wallet_secret
 
 KEY = (NS, "alpha")
 

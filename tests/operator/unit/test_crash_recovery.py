@@ -18,10 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from operator_world import ALICE, BOB, NS, World, miner, miner_path, node, wallet_secret
 
 from sparket_operator.kube.api import resource_path
 from sparket_operator.kube.memory import SimulatedCrash, Write
+from sparket_testkit.harness.operator_world import (
+    ALICE,
+    BOB,
+    NS,
+    World,
+    miner,
+    miner_path,
+    node,
+    wallet_secret,
+)
 
 Step = Callable[[World], Awaitable[None]]
 

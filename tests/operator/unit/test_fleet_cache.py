@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from operator_world import ALICE, NS, miner
-
 from sparket_operator.api.v1alpha1 import SparketMiner
 from sparket_operator.controller.fleet_cache import FleetCache
 from sparket_operator.reconcile.observed import NodeInfo
 from sparket_operator.reconcile.runtime_report import RuntimeReport
+from sparket_testkit.harness.operator_world import ALICE, NS, miner
 
 KEY = (NS, "alpha")
 

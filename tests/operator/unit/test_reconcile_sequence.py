@@ -7,10 +7,15 @@ the cluster's watch events reach it as kopf would deliver them (operator_world).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
-from operator_world import (
+
+from sparket_operator.controller.reconciler import WAIT_FOR_ENDPOINT, WAIT_FOR_ROLLOUT_SLOT
+from sparket_operator.kube.api import resource_path
+from sparket_operator.settings import OperatorSettings
+from sparket_testkit.harness.operator_world import (
     ALICE,
     BOB,
     CHARLIE,
@@ -23,10 +28,6 @@ from operator_world import (
     node,
     wallet_secret,
 )
-
-from sparket_operator.controller.reconciler import WAIT_FOR_ENDPOINT, WAIT_FOR_ROLLOUT_SLOT
-from sparket_operator.kube.api import resource_path
-from sparket_operator.settings import OperatorSettings
 
 
 def sts_path(name: str) -> str:
@@ -340,3 +341,27 @@ async def test_a_paused_miner_keeps_its_objects_but_runs_no_pod(world: World) ->
     assert resource_path("v1", "Pod", namespace=NS, name="alpha-0") not in world.owned_paths()
     pvc = resource_path("v1", "PersistentVolumeClaim", namespace=NS, name="data-alpha-0")
     assert pvc in world.owned_paths()  # whenScaled: Retain keeps its data
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        {"coldkey": b'{"secretPhrase": "twelve words"}'},
+        {"coldkeypub.txt": b'{"privateKey": "0x00", "ss58Address": "x"}'},
+    ],
+    ids=["as-its-own-key", "inside-coldkeypub"],
+)
+async def test_a_coldkey_added_to_a_running_miners_secret_takes_its_workload_down(
+    world: World, leak: dict[str, bytes]
+) -> None:
+    """A kubelet refreshes a running pod's Secret files, so a private key pasted into
+    coldkeypub.txt would reach the pod: the workload goes, not only the status."""
+    await running(world, "alpha", ALICE)
+    assert sts_path("alpha") in world.owned_paths()
+    secret = wallet_secret("alpha-wallet", ALICE)
+    secret["data"].update({k: base64.b64encode(v).decode() for k, v in leak.items()})
+    world.kube.put(secret)
+    await world.settle()
+    assert world.condition("alpha", "WalletValid")["reason"] == "ColdkeyPresent"
+    assert world.status("alpha")["phase"] == "Invalid"
+    assert sts_path("alpha") not in world.owned_paths()

@@ -43,6 +43,7 @@ from miner_runtime.settings import Settings
 
 MOCK_NETWORK = "mock"
 MOCK_NEURONS_SETTING = "subtensor.mock_neurons_file (SPARKET_SUBTENSOR__MOCK_NEURONS_FILE)"
+MOCK_NEURONS_INLINE_SETTING = "subtensor.mock_neurons"
 
 
 class MockNeuron(BaseModel):
@@ -103,6 +104,22 @@ def _describe(error: Any) -> str:
     return f"{where.lstrip('.')}: {message}" if where else message
 
 
+def _invalid(setting: str, where: str, exc: ValidationError) -> ConfigError:
+    """One line: the setting, where in it, the first problem and how many more."""
+    errors = exc.errors()
+    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    detail = " ".join(_describe(errors[0]).split())
+    return ConfigError(f"invalid setting {setting}: {where}{detail}{extra}")
+
+
+def parse_mock_neurons(raw: object) -> list[MockNeuron]:
+    """The inline list (`subtensor.mock_neurons`), or `ConfigError` naming the entry."""
+    try:
+        return MockNeurons.model_validate(raw).root
+    except ValidationError as exc:
+        raise _invalid(MOCK_NEURONS_INLINE_SETTING, "", exc) from None
+
+
 def load_mock_neurons(path: Path) -> list[MockNeuron]:
     """The neurons listed in `path`, or `ConfigError` with one line naming the setting."""
     path = path.expanduser()
@@ -115,12 +132,7 @@ def load_mock_neurons(path: Path) -> list[MockNeuron]:
     try:
         return MockNeurons.model_validate_json(text).root
     except ValidationError as exc:
-        errors = exc.errors()
-        extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        detail = " ".join(_describe(errors[0]).split())
-        raise ConfigError(
-            f"invalid setting {MOCK_NEURONS_SETTING}: {path}: {detail}{extra}"
-        ) from None
+        raise _invalid(MOCK_NEURONS_SETTING, f"{path}: ", exc) from None
 
 
 def seed_mock_chain(chain: MockChain, neurons: Iterable[MockNeuron]) -> list[int]:
@@ -148,16 +160,23 @@ def chain_from_settings(settings: Settings, hotkey_ss58: str, wallet: Any) -> Ch
     """
     subtensor = settings.subtensor
     if subtensor.network == MOCK_NETWORK:
-        # Validate the whole file before touching the (process-global) mock chain.
+        # Validate the whole list before touching the (process-global) mock chain.
         neurons = (
             load_mock_neurons(subtensor.mock_neurons_file)
             if subtensor.mock_neurons_file is not None
             else []
+        ) + (
+            parse_mock_neurons(subtensor.mock_neurons) if subtensor.mock_neurons is not None else []
         )
         chain = MockChain(netuid=subtensor.netuid, hotkey_ss58=hotkey_ss58)
         chain.create_subnet()
         seed_mock_chain(chain, neurons)
         return chain
+    if subtensor.mock_neurons is not None:
+        raise ConfigError(
+            f"invalid setting {MOCK_NEURONS_INLINE_SETTING}: only used with subtensor.network "
+            f"'{MOCK_NETWORK}', not '{subtensor.network}'"
+        )
     if subtensor.mock_neurons_file is not None:
         raise ConfigError(
             f"invalid setting {MOCK_NEURONS_SETTING}: only used with subtensor.network "

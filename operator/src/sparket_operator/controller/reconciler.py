@@ -6,7 +6,8 @@ is created and says why in a condition (a miner refused at gate 1 or 2 also give
 its endpoint claim):
 
 1. the hotkey is not already run by an older SparketMiner;
-2. the wallet Secret exists and holds exactly a readable hotkey for `spec.hotkey`;
+2. the wallet Secret exists and holds exactly a readable hotkey for `spec.hotkey` (a Secret
+   that holds a coldkey also takes a running miner's workload down);
 3. the Service exists (so a NodePort is allocated), a node is chosen and the advertised
    endpoint and egress IP resolve, and no other miner advertises that endpoint (an
    endpoint known from the spec alone is checked before the Service is made);
@@ -45,7 +46,7 @@ from sparket_operator.reconcile.observed import (
 )
 from sparket_operator.reconcile.placement import Resolution, choose_node, resolve
 from sparket_operator.reconcile.status import Progress, compute_status
-from sparket_operator.reconcile.wallet import check_wallet_secret
+from sparket_operator.reconcile.wallet import WalletReason, check_wallet_secret
 from sparket_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,10 @@ class Reconciler:
         progress = replace(progress, wallet=check_wallet_secret(secret, hotkey=miner.spec.hotkey))
         if not progress.wallet or not progress.wallet.valid:
             self.cache.miner_refused(key)
+            if progress.wallet and progress.wallet.reason == WalletReason.COLDKEY_PRESENT:
+                # A running pod must not keep the Secret: its kubelet refreshes the mounted
+                # files, and a private key pasted into coldkeypub.txt would reach the pod.
+                return progress, await self._remove_workload(miner), None
             return progress, await observe.owned(self.api, miner), None
 
         observed = await observe.owned(self.api, miner)

@@ -90,3 +90,40 @@ def prebound_volume(
             "claimRef": {"namespace": namespace, "name": f"data-{miner}-0"},
         },
     }
+
+
+def local_volume(
+    name: str, *, namespace: str, miner: str, storage_class: str, path: str, node: str
+) -> dict[str, Any]:
+    """A 1Gi `local` PersistentVolume on a real node's disk, pre-bound to `miner`'s claim.
+
+    Unlike a hostPath volume, a local one applies the pod's fsGroup, so the runtime (UID
+    10001) can write its database there under the restricted profile."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": storage_class,
+            "persistentVolumeReclaimPolicy": "Retain",
+            "local": {"path": path},
+            "nodeAffinity": {
+                "required": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/hostname",
+                                    "operator": "In",
+                                    "values": [node],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            },
+            "claimRef": {"namespace": namespace, "name": f"data-{miner}-0"},
+        },
+    }

@@ -11,6 +11,7 @@ mount must never be walked into) -> links -> iptables chains -> sysctls -> direc
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -331,6 +332,31 @@ class RealNode:
             timeout=120,
             check=False,
         )
+
+    def container_pids(self, pod: str, namespace: str) -> list[int]:
+        """Host pids of a pod's running containers (to crash one from outside, as an OOM
+        kill or a node problem would; a container's own PID 1 ignores its SIGKILL)."""
+        crictl = [
+            str(self._bin("crictl")),
+            "--runtime-endpoint",
+            f"unix://{self.layout.containerd_socket}",
+        ]
+        listed = subprocess.run(
+            [*crictl, "ps", "-q", "--label", f"io.kubernetes.pod.name={pod}",
+             "--label", f"io.kubernetes.pod.namespace={namespace}"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout.split()  # fmt: skip
+        pids = []
+        for container in listed:
+            inspected = subprocess.run(
+                [*crictl, "inspect", container],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+            pids.append(int(json.loads(inspected)["info"]["pid"]))
+        return pids
 
     def _kill_leftover_processes(self) -> None:
         """Shims re-parent and start their own sessions; containers live in kubepods."""
