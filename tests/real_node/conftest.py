@@ -14,6 +14,7 @@ from sparket_local_cluster.control_plane import LocalCluster
 from sparket_local_cluster.node.node import RealNode, missing_node_parts
 from sparket_local_services.paths import repo_root
 from sparket_testkit.kube_cli import Cli
+from sparket_testkit.pytest_plugin import running_cluster
 
 MINER_IMAGE = "localhost/sparket-miner-runtime:test"  # tools/images/build-local.sh, tag "test"
 
@@ -47,14 +48,9 @@ def miner_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def node_cluster(
     tmp_path_factory: pytest.TempPathFactory, control_plane_bin_dir: Path
 ) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(
-        workdir=tmp_path_factory.mktemp("node-cluster"), bin_dir=control_plane_bin_dir
-    )
-    cluster.start()
-    try:
+    """A cluster of its own: the shared one's flow tests must never land on a real node."""
+    with running_cluster(tmp_path_factory.mktemp("node-cluster"), control_plane_bin_dir) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="module")  # one node at a time: a module's node is gone before the next

@@ -77,19 +77,9 @@ def prebound_volume(
     name: str, *, namespace: str, miner: str, storage_class: str, host_path: str
 ) -> dict[str, Any]:
     """A 1Gi PersistentVolume bound in advance to `miner`'s data claim (`data-<miner>-0`)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name},
-        "spec": {
-            "capacity": {"storage": "1Gi"},
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": storage_class,
-            "persistentVolumeReclaimPolicy": "Delete",
-            "hostPath": {"path": host_path},
-            "claimRef": {"namespace": namespace, "name": f"data-{miner}-0"},
-        },
-    }
+    return _claimed_volume(
+        name, namespace, miner, storage_class, {"hostPath": {"path": host_path}}, "Delete"
+    )
 
 
 def local_volume(
@@ -99,6 +89,22 @@ def local_volume(
 
     Unlike a hostPath volume, a local one applies the pod's fsGroup, so the runtime (UID
     10001) can write its database there under the restricted profile."""
+    on_node = {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}
+    source = {
+        "local": {"path": path},
+        "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [on_node]}]}},
+    }
+    return _claimed_volume(name, namespace, miner, storage_class, source, "Retain")
+
+
+def _claimed_volume(
+    name: str,
+    namespace: str,
+    miner: str,
+    storage_class: str,
+    source: dict[str, Any],
+    reclaim: str,
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -107,23 +113,8 @@ def local_volume(
             "capacity": {"storage": "1Gi"},
             "accessModes": ["ReadWriteOnce"],
             "storageClassName": storage_class,
-            "persistentVolumeReclaimPolicy": "Retain",
-            "local": {"path": path},
-            "nodeAffinity": {
-                "required": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": "kubernetes.io/hostname",
-                                    "operator": "In",
-                                    "values": [node],
-                                }
-                            ]
-                        }
-                    ]
-                }
-            },
+            "persistentVolumeReclaimPolicy": reclaim,
+            **source,
             "claimRef": {"namespace": namespace, "name": f"data-{miner}-0"},
         },
     }

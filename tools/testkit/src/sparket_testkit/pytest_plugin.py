@@ -8,6 +8,7 @@ them takes minutes on a cold machine, far longer than any test's timeout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,9 +48,14 @@ def k8s_cluster(
     tmp_path_factory: pytest.TempPathFactory, control_plane_bin_dir: Path
 ) -> Iterator[LocalCluster]:
     """etcd + kube-apiserver + kcm + scheduler + KWOK with three fake nodes."""
-    cluster = LocalCluster(
-        workdir=tmp_path_factory.mktemp("cluster"), bin_dir=control_plane_bin_dir
-    )
+    with running_cluster(tmp_path_factory.mktemp("cluster"), control_plane_bin_dir) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def running_cluster(workdir: Path, bin_dir: Path) -> Iterator[LocalCluster]:
+    """A local control plane for the block's duration (a module may need its own)."""
+    cluster = LocalCluster(workdir=workdir, bin_dir=bin_dir)
     cluster.start()
     try:
         yield cluster

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from sparket_local_cluster.node.layout import NODE_NAME, PAUSE_IMAGE, NodeLayout
 from sparket_local_cluster.rest import ApiError
 from sparket_local_services.errors import MissingDependency, StartupFailed
 from sparket_local_services.pki import issue_client_cert
-from sparket_local_services.ports import free_port
+from sparket_local_services.ports import free_port, http_ok
 from sparket_local_services.processes import ManagedProcess, stop_group
 from sparket_local_services.waits import wait_for
 
@@ -265,7 +266,7 @@ class RealNode:
         process.start()
         self.processes.append(process)
         process.wait_until(
-            lambda: _http_ok(f"http://127.0.0.1:{healthz}/healthz"),
+            lambda: http_ok(f"http://127.0.0.1:{healthz}/healthz"),
             timeout=timeout,
             what="kube-proxy healthz",
         )
@@ -365,7 +366,10 @@ class RealNode:
         for cgroup in host.kubepods_cgroups():
             victims.update(host.cgroup_pids(cgroup))
         for pid in victims:
-            stop_group(pid, grace=2.0) if _is_group_leader(pid) else _kill(pid)
+            if _is_group_leader(pid):
+                stop_group(pid, grace=2.0)
+            else:
+                _kill(pid)
         wait_for(
             lambda: not any(Path(f"/proc/{pid}").exists() for pid in victims),
             timeout=30,
@@ -390,16 +394,6 @@ class RealNode:
         )
 
 
-def _http_ok(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def _is_group_leader(pid: int) -> bool:
     try:
         return os.getpgid(pid) == pid
@@ -409,6 +403,6 @@ def _is_group_leader(pid: int) -> bool:
 
 def _kill(pid: int) -> None:
     try:
-        os.kill(pid, 9)
+        os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
