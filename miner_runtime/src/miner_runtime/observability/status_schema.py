@@ -7,12 +7,10 @@ disagree unnoticed: `make status-schema` regenerates it, and a test fails on dri
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
+from miner_runtime.generated_files import write_or_check
 from miner_runtime.observability.status import RuntimeStatus
 from miner_runtime.observability.status_example import EXAMPLES
 
@@ -34,18 +32,12 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write or check the /status JSON Schema file.")
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not args.path.exists() or args.path.read_text() != text:
-            sys.stderr.write(f"{args.path} is out of date; run `{REGENERATE}`\n")
-            return 1
-        return 0
-    args.path.write_text(text)
-    return 0
+    return write_or_check(
+        render,
+        description="Write or check the /status JSON Schema file.",
+        regenerate=REGENERATE,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

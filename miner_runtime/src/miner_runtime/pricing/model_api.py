@@ -9,16 +9,14 @@ must cost that quote, not the whole answer; `pricing.quotes.accept` then judges 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
-import sys
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from miner_runtime.generated_files import write_or_check
 from miner_runtime.protocol.messages import League, MarketKind, Sport
 
 API_VERSION = "1.0.0"
@@ -121,18 +119,12 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write or check the model sidecar's OpenAPI file.")
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not args.path.exists() or args.path.read_text() != text:
-            sys.stderr.write(f"{args.path} is out of date; run `make openapi`\n")
-            return 1
-        return 0
-    args.path.write_text(text)
-    return 0
+    return write_or_check(
+        render,
+        description="Write or check the model sidecar's OpenAPI file.",
+        regenerate="make openapi",
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":
