@@ -39,7 +39,6 @@ from miner_runtime.submission.gate import Gate
 from miner_runtime.submission.odds_schedule import OddsSchedule
 from miner_runtime.submission.outcome_checks import OutcomeChecks
 from miner_runtime.submission.refits import ModelRefits
-from miner_runtime.submission.rounds import OddsRounds
 from miner_runtime.submission.status import WorkStatus
 from miner_runtime.submission.submitter import Submitter
 from miner_runtime.validator_client.transport import DendriteLink
@@ -64,7 +63,6 @@ class Services:
     link: DendriteLink
     gate: Gate
     submitter: Submitter
-    rounds: OddsRounds
     chain: ChainWatch
     games: GameSync
     refits: ModelRefits
@@ -124,7 +122,7 @@ class MinerApp:
                     name="odds",
                 ),
                 # A push that raised ends the runtime, as a dead loop does (run_until).
-                asyncio.create_task(s.rounds.wait_failed(), name="odds-rounds"),
+                asyncio.create_task(s.odds.rounds.wait_failed(), name="odds-rounds"),
                 asyncio.create_task(s.outcomes.run(s.pacer), name="outcomes"),
             ]
         log_event(

@@ -144,7 +144,6 @@ async def compose(
             link=link,
             gate=gate,
             submitter=submitter,
-            rounds=loops.odds.rounds,
             chain=watch,
             games=loops.games,
             refits=loops.refits,
