@@ -19,6 +19,7 @@ SECONDS = float(os.environ.get("SPARKET_FLEET_SIM_SECONDS", "180"))
 
 
 @pytest.mark.services
+@pytest.mark.timing
 @pytest.mark.timeout(SECONDS + 240)
 def test_a_fleet_never_trips_the_validators_defences_and_uses_its_budget(
     tmp_path: Path,

@@ -147,6 +147,10 @@ class LocalCluster:
     # Where KWOK takes pod IPs from ("gateway/prefix"; pods get the addresses after the
     # gateway). The demo's local kubelet gives each pod exactly that IP in a netns.
     pod_cidr: str = POD_CIDR
+    # Set for a cluster with a real node: the API server also listens on this host address
+    # and advertises it, so the `kubernetes` Service leads pods (the operator's) to it.
+    # None: loopback only, which no pod can reach.
+    pod_reachable_ip: str | None = None
     processes: list[ManagedProcess] = field(default_factory=list, init=False)
     server: str = field(default="", init=False)
     _pki: ClusterPki | None = field(default=None, init=False, repr=False)
@@ -176,7 +180,8 @@ class LocalCluster:
                 "build them with `make binaries`"
             )
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._pki = make_cluster_pki(self.workdir / "pki")
+        api_ips = (self.pod_reachable_ip,) if self.pod_reachable_ip else ()
+        self._pki = make_cluster_pki(self.workdir / "pki", api_ips=api_ips)
         try:
             self._start_etcd(timeout)
             self._start_apiserver(timeout)
@@ -228,8 +233,8 @@ class LocalCluster:
             [
                 self._bin("kube-apiserver"),
                 f"--etcd-servers={self._etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={'0.0.0.0' if self.pod_reachable_ip else '127.0.0.1'}",
+                f"--advertise-address={self.pod_reachable_ip or '127.0.0.1'}",
                 f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'apiserver-certs'}",
                 f"--tls-cert-file={pki.serving_cert}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,8 +100,10 @@ def _issue(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def make_cluster_pki(directory: Path) -> ClusterPki:
-    """Create a CA, the API server's serving cert, an admin client cert and SA keys."""
+def make_cluster_pki(directory: Path, api_ips: Sequence[str] = ()) -> ClusterPki:
+    """Create a CA, the API server's serving cert, an admin client cert and SA keys.
+    `api_ips`: more addresses the API server is reached at (a real node's pods reach it
+    at the node's IP, behind the `kubernetes` Service)."""
     directory.mkdir(parents=True, exist_ok=True)
     pki = ClusterPki(
         ca_cert=directory / "ca.crt",
@@ -128,6 +131,7 @@ def make_cluster_pki(directory: Path) -> ClusterPki:
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         # The first address of --service-cluster-ip-range, which the apiserver advertises.
         x509.IPAddress(ipaddress.ip_address("10.96.0.1")),
+        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in api_ips),
     ]
     serving_cert = _issue(
         subject=_name("kube-apiserver"),

@@ -115,7 +115,12 @@ class PodNetwork:
         self._pods[netns] = host_end
 
     def remove_pod(self, netns: str) -> None:
-        self._pods.pop(netns, None)
+        """Delete the pod's veth from the host end first: deleting a named namespace only
+        unmounts it, and the kernel destroys it (and the veth inside) later, on its own
+        work queue, so a link left to that can outlive the demo by a moment."""
+        host_end = self._pods.pop(netns, None)
+        if host_end is not None:
+            _run("ip", "link", "delete", host_end)
         _run("ip", "netns", "delete", netns)
 
     def set_node_ports(self, rules: Iterable[NodePortRule]) -> None:
@@ -142,15 +147,16 @@ class PodNetwork:
 
     def teardown(self) -> None:
         """Remove every namespace, link and table this network makes; restore forwarding.
-        Safe to call on a half-built or already removed network."""
+        Safe to call on a half-built or already removed network. Links go first, while
+        their namespaces are still named: see `remove_pod`."""
+        for link in (self.validator_link, self.bridge, *self._pods.values()):
+            subprocess.run(["ip", "link", "delete", link], capture_output=True, check=False)
         listed = subprocess.run(
             ["ip", "netns", "list"], capture_output=True, text=True, timeout=30, check=False
         ).stdout.split()
         for name in listed:
             if name.startswith("spk-"):
                 subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
-        for link in (self.validator_link, self.bridge, *self._pods.values()):
-            subprocess.run(["ip", "link", "delete", link], capture_output=True, check=False)
         subprocess.run(
             ["nft", "delete", "table", "ip", NFT_TABLE], capture_output=True, check=False
         )

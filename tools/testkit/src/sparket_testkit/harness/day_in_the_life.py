@@ -429,10 +429,16 @@ def judge(
     hotkeys = [hk for r in ready for hk in r["hotkeys"]]
     ip_of = {hk: r["egress_ip"] for r in ready for hk in r["hotkeys"]}
     report: dict[str, Any] = {"plan": asdict(plan), "validators": {}}
+    trips = _round_trips(tallies)
+    grace = catch_up_grace(plan, trips)
     for validator in validators:
-        report["validators"][validator.hotkey[:10]] = _judge_validator(
-            plan, timeline, validator, hotkeys, ip_of
+        judged = _judge_validator(plan, timeline, validator, hotkeys, ip_of, grace)
+        judged["silent_hotkey_sends"] = _sends_around(
+            tallies, validator.hotkey, judged["silent_hotkey_minutes"], timeline.go
         )
+        report["validators"][validator.hotkey[:10]] = judged
+    report["odds_round_trip_seconds"] = trips
+    report["no_token_grace_seconds"] = grace
     report["per_second_max"] = _per_second_max(tallies, ip_of)
     report["failure_budget_refusals_at_end"] = sum(t["failure_budget_at_end"] for t in tallies)
     report["memory"] = [t["memory"] for t in tallies]
@@ -442,15 +448,32 @@ def judge(
     return report
 
 
+def catch_up_grace(plan: Plan, trips: dict[str, float]) -> float:
+    """How long after a new token the last hotkey of an egress IP may wait for its turn: a
+    push lease per (validator, egress IP) lets one push at a time leave (docs/decisions.md,
+    "One push in flight per (validator, egress IP)"), so an IP's hotkeys catch up one round
+    trip after another. This run's median round trip sets it, so a busy machine's longer
+    trips are not counted against the fleet; 3 s (the token's proof) at the least."""
+    return round(max(3.0, plan.hotkeys_per_ip * trips.get("p50", 0.0)), 1)
+
+
 def _judge_validator(
-    plan: Plan, timeline: Timeline, validator: Any, hotkeys: Sequence[str], ip_of: dict[str, str]
+    plan: Plan,
+    timeline: Timeline,
+    validator: Any,
+    hotkeys: Sequence[str],
+    ip_of: dict[str, str],
+    grace: float,
 ) -> dict[str, Any]:
     counters = validator.counters()
-    windows = no_token_windows(timeline, validator.hotkey, grace=3.0)
+    windows = no_token_windows(timeline, validator.hotkey, grace=grace)
     minutes = judged_minutes(plan, timeline, windows)
     rows: dict[tuple[str, int], set[int]] = defaultdict(set)
+    rows_at: dict[tuple[str, int], float] = {}  # the first row of each hotkey-minute
     for row in validator.odds_rows:
-        rows[(row.hotkey, int(row.received_at // 60))].add(row.market_id)
+        key = (row.hotkey, int(row.received_at // 60))
+        rows[key].add(row.market_id)
+        rows_at[key] = min(rows_at.get(key, row.received_at), row.received_at)
     demand = accepted = 0
     silent: list[tuple[str, int]] = []
     for minute in minutes:
@@ -482,10 +505,58 @@ def _judge_validator(
             (n for life in failing for n in life.values()), default=0
         ),
         "lifetime": {k: int(v) for k, v in lifetime.items()},
+        "first_row_into_minute_seconds": _first_row_offsets(rows_at, minutes, hotkeys),
         "longest_stall_seconds": round(longest[0], 1),
         "longest_stall_at": round(longest[1] - timeline.go, 1),
         "longest_stall_in_window": any(s - 5 <= longest[1] <= e for s, e in windows),
         "egress_ips": sorted(set(ip_of.values())),
+    }
+
+
+def _first_row_offsets(
+    rows_at: dict[tuple[str, int], float], minutes: Sequence[int], hotkeys: Sequence[str]
+) -> dict[str, float]:
+    """How far into each judged minute a hotkey's first row came: the margin every hotkey
+    had before its minute would have been silent (p50, p95, max, in seconds)."""
+    offsets = sorted(
+        rows_at[(hk, m)] - m * 60 for m in minutes for hk in hotkeys if (hk, m) in rows_at
+    )
+    if not offsets:
+        return {}
+    return {
+        "p50": round(offsets[len(offsets) // 2], 1),
+        "p95": round(offsets[int(len(offsets) * 0.95)], 1),
+        "max": round(offsets[-1], 1),
+    }
+
+
+def _sends_around(
+    tallies: Sequence[dict[str, Any]], validator: str, silent: Sequence[tuple[str, int]], go: float
+) -> dict[str, list[tuple[Any, ...]]]:
+    """For each silent (hotkey, minute): that hotkey's requests to the validator from a
+    minute before to a minute after, as (seconds since go, type, reply, error, round trip)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for short, minute in silent[:5]:
+        found[f"{short}@{round(minute * 60 - go, 1)}"] = [
+            (round(at - go, 1), kind, reply, error, trip)
+            for tally in tallies
+            for at, to, hk, kind, reply, error, trip in tally["sends"]
+            if to == validator and hk.startswith(short) and abs(at - minute * 60 - 30) <= 90
+        ]
+    return found
+
+
+def _round_trips(tallies: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Odds pushes' round trips (the push lease is held for one), in seconds."""
+    trips = sorted(
+        send[6] for tally in tallies for send in tally["sends"] if "ODDS" in send[3].upper()
+    )
+    if not trips:
+        return {}
+    return {
+        "p50": trips[len(trips) // 2],
+        "p95": trips[int(len(trips) * 0.95)],
+        "max": trips[-1],
     }
 
 
@@ -560,7 +631,7 @@ class _MinuteEngine:
 
 class _RecordingLink:
     """The runtime's own link, with every request noted: (start time, validator, hotkey,
-    message type, reply kind, reply error)."""
+    message type, reply kind, reply error, round trip in seconds)."""
 
     def __init__(self, inner: Any, hotkey: str, sends: list[tuple[Any, ...]]) -> None:
         self.inner, self.hotkey, self.sends = inner, hotkey, sends
@@ -576,6 +647,7 @@ class _RecordingLink:
                 str(message_type),
                 str(reply.kind),
                 reply.error,
+                round(time.time() - started, 3),
             )
         )
         return reply

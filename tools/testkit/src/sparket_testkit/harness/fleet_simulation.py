@@ -10,7 +10,7 @@ Axon with the runtime's `ConnectionIngress`
 that hands every CONNECTION_INFO to all of its hotkeys (as each runtime's own axon would).
 Demand is synthetic and endless: every hotkey pushes odds as fast as the gate lets it, so
 the budgets, not the demand, set the pace. Midway the validator restarts (every token dies)
-and later Redis restarts.
+and later Redis is down for a few seconds.
 
 What is judged comes from the validator's own counters (totals across its restart) and
 the workers' tallies of what was accepted when.
@@ -59,6 +59,9 @@ class Plan:
     fleet_per_second: float = 12.0
     validator_restart_at: float = 0.35  # fractions of the run
     redis_restart_at: float = 0.70
+    # Redis is lost for this long, not bounced: redis-py's own reconnect retries hide a
+    # bounce of a few milliseconds, and then no hotkey ever meets the outage under test.
+    redis_outage_seconds: float = 4.0
 
     @property
     def fleet_size(self) -> int:
@@ -99,6 +102,13 @@ class Report:
         counts = sorted(self.per_second.values())
         return float(counts[len(counts) // 2]) if counts else 0.0
 
+    def each_second(self) -> list[int]:
+        """Accepted replies in every second of the run, the silent ones (the Redis outage)
+        included."""
+        if not self.per_second:
+            return []
+        return [self.per_second[k] for k in range(min(self.per_second), max(self.per_second) + 1)]
+
     def summary(self) -> dict[str, Any]:
         return {
             "hotkeys": self.plan.fleet_size,
@@ -117,8 +127,8 @@ class Report:
             + self.lifetime["scanner_bans"],
             "steady_per_second": round(self.steady_per_second, 2),
             "mean_round_trip_ms": round(self.send_ms / max(1, sum(self.replies.values()))),
-            "accepted_each_second": [self.per_second[k] for k in sorted(self.per_second)],
-            "slowest_second": min(self.per_second.values(), default=0),
+            "accepted_each_second": self.each_second(),
+            "slowest_second": min(self.each_second(), default=0),
             "replies": dict(self.replies),
             "refusals": dict(self.refusals),
         }
@@ -166,7 +176,9 @@ def run(plan: Plan, workdir: Path) -> Report:
             _sleep_until(begun + plan.seconds * plan.validator_restart_at)
             validator.restart()
             _sleep_until(begun + plan.seconds * plan.redis_restart_at)
-            redis.restart()
+            redis.stop()
+            _sleep_until(time.monotonic() + plan.redis_outage_seconds)
+            redis.start()
             _sleep_until(begun + plan.seconds)
         tallies = [
             _collect(worker, workdir / f"worker-{i}.out.json") for i, worker in enumerate(workers)
