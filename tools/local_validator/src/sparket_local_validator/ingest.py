@@ -21,7 +21,9 @@ the only way for a test to see whether a miner's odds count is to look here. Rul
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,6 +174,22 @@ def _price(value: object) -> float | None:
     return odds
 
 
+class _TimesByKey:
+    """Receive times per key, sorted: how many rows of a key came after a cutoff, in
+    O(log n) (the validator's database answers this with an index)."""
+
+    def __init__(self) -> None:
+        self._times: defaultdict[tuple[str, int], list[float]] = defaultdict(list)
+
+    def add(self, key: tuple[str, int], at: float) -> None:
+        bisect.insort(self._times[key], at)
+
+    def since(self, key: tuple[str, int], cutoff: float) -> int:
+        """Rows of `key` received strictly after `cutoff`."""
+        times = self._times.get(key, [])
+        return len(times) - bisect.bisect_right(times, cutoff)
+
+
 class OddsIngest:
     """An odds-push sink (`PushSink`) that keeps the rows a validator would store."""
 
@@ -187,14 +205,13 @@ class OddsIngest:
         self._is_known_miner = is_known_miner
         self.rows: list[OddsRow] = []
         self._keys: set[tuple[str, int, str, float]] = set()
+        self._stored_at = _TimesByKey()  # (hotkey, market) -> receive times of its rows
 
     def stored_in_last_day(self, hotkey: str, market_id: int) -> int:
-        cutoff = self._clock.now() - DAY
-        return sum(
-            1
-            for row in self.rows
-            if row.hotkey == hotkey and row.market_id == market_id and row.received_at > cutoff
-        )
+        """The validator's per-market cap count, an indexed COUNT in its database: looked up
+        by (hotkey, market), never a scan of every row (a scan made each push slower as
+        the rows grew, and a ten-minute fleet run saw round trips go from 0.15 s to 2 s)."""
+        return self._stored_at.since((hotkey, market_id), self._clock.now() - DAY)
 
     def __call__(self, hotkey: str | None, payload: object) -> None:
         now = self._clock.now()
@@ -236,6 +253,7 @@ class OddsIngest:
                     hotkey, market_id, side, odds, bucket, now, priced_at, submission.get("kind")
                 )
                 self.rows.append(row)
+                self._stored_at.add((hotkey, market_id), now)
 
 
 class OutcomeIngest:
@@ -247,6 +265,7 @@ class OutcomeIngest:
         self.rows: list[OutcomeRow] = []
         self.rejections: list[str] = []
         self._keys: set[tuple[int, str, float]] = set()
+        self._stored_at = _TimesByKey()  # (hotkey, event) -> receive times of its rows
 
     def __call__(self, hotkey: str | None, payload: object) -> None:
         reason = self._ingest(hotkey or "unknown", payload)
@@ -272,18 +291,14 @@ class OutcomeIngest:
         scores = home is not None and away is not None
         if result_text not in RESULTS and not scores:
             return "invalid_outcome_data"
-        cutoff = now - DAY
-        recent = sum(
-            1
-            for r in self.rows
-            if r.hotkey == hotkey and r.event_id == event_id and r.received_at > cutoff
-        )
+        recent = self._stored_at.since((hotkey, event_id), now - DAY)
         if recent >= OUTCOME_CAP_PER_EVENT_DAY:
             return "rate_limited"
         key = (event_id, hotkey, math.floor(now / OUTCOME_BUCKET_SEC) * OUTCOME_BUCKET_SEC)
         if key in self._keys:
             return None  # a duplicate: accepted, not stored
         self._keys.add(key)
+        self._stored_at.add((hotkey, event_id), now)
         self.rows.append(
             OutcomeRow(
                 hotkey,

@@ -429,7 +429,7 @@ def judge(
     hotkeys = [hk for r in ready for hk in r["hotkeys"]]
     ip_of = {hk: r["egress_ip"] for r in ready for hk in r["hotkeys"]}
     report: dict[str, Any] = {"plan": asdict(plan), "validators": {}}
-    trips = _round_trips(tallies)
+    trips = _round_trips(tallies, timeline.go)
     grace = catch_up_grace(plan, trips)
     for validator in validators:
         judged = _judge_validator(plan, timeline, validator, hotkeys, ip_of, grace)
@@ -448,13 +448,13 @@ def judge(
     return report
 
 
-def catch_up_grace(plan: Plan, trips: dict[str, float]) -> float:
+def catch_up_grace(plan: Plan, trips: dict[str, Any]) -> float:
     """How long after a new token the last hotkey of an egress IP may wait for its turn: a
     push lease per (validator, egress IP) lets one push at a time leave (docs/decisions.md,
     "One push in flight per (validator, egress IP)"), so an IP's hotkeys catch up one round
     trip after another. This run's median round trip sets it, so a busy machine's longer
     trips are not counted against the fleet; 3 s (the token's proof) at the least."""
-    return round(max(3.0, plan.hotkeys_per_ip * trips.get("p50", 0.0)), 1)
+    return round(max(3.0, plan.hotkeys_per_ip * float(trips.get("p50", 0.0))), 1)
 
 
 def _judge_validator(
@@ -546,17 +546,21 @@ def _sends_around(
     return found
 
 
-def _round_trips(tallies: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Odds pushes' round trips (the push lease is held for one), in seconds."""
-    trips = sorted(
-        send[6] for tally in tallies for send in tally["sends"] if "ODDS" in send[3].upper()
-    )
+def _round_trips(tallies: Sequence[dict[str, Any]], go: float) -> dict[str, Any]:
+    """Odds pushes' round trips (the push lease is held for one), in seconds, and their
+    median in each minute of the run: flat when the validators' cost per request is."""
+    odds = [send for tally in tallies for send in tally["sends"] if "ODDS" in send[3].upper()]
+    trips = sorted(send[6] for send in odds)
     if not trips:
         return {}
+    by_minute: dict[int, list[float]] = defaultdict(list)
+    for send in odds:
+        by_minute[int((send[0] - go) // 60)].append(send[6])
     return {
         "p50": trips[len(trips) // 2],
         "p95": trips[int(len(trips) * 0.95)],
         "max": trips[-1],
+        "p50_by_minute": [sorted(t)[len(t) // 2] for _, t in sorted(by_minute.items())],
     }
 
 
