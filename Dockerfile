@@ -60,6 +60,11 @@ RUN uv sync --locked --no-dev --package sparket-operator --active --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime-base
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# A name for uid 10001: getpass.getuser() (kopf calls it for its identity when POD_ID is
+# unset) raises KeyError for a uid missing from /etc/passwd, and the operator died on it
+# as its first real pod (tests/real_node/test_operator_pod.py).
+RUN echo 'sparket:x:10001:10001:sparket:/tmp:/usr/sbin/nologin' >> /etc/passwd \
+    && echo 'sparket:x:10001:' >> /etc/group
 USER 10001:10001
 
 FROM runtime-base AS miner-runtime

@@ -3,13 +3,15 @@
 Runs the real demo (`python -m sparket_local_cluster.demo --no-wait`, what tools/demo.sh runs)
 as a subprocess: control plane, Redis, validator, helm install, operator, local kubelet
 and three miners. It must print Ready miners with submissions counted, exit 0, and leave
-no network namespace, NAT table, link or process of its own behind.
+no network namespace, NAT table, link or process of its own behind; interrupted half-way
+(Ctrl-C), it must leave nothing behind either.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +84,44 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
     for log in miner_logs:
         assert "budget_store_down" not in log.read_text(), log
     assert output.rstrip().endswith("demo: stopped; nothing is left running")
+    _assert_nothing_left(workdir, forwarding_before)
 
+
+def test_a_demo_interrupted_half_way_leaves_nothing_running(tmp_path: Path) -> None:
+    """Ctrl-C while the fleet is coming up (control plane, Redis, validator, operator and
+    kubelet running, miners being applied): everything started so far is stopped."""
+    forwarding_before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+    workdir = tmp_path / "demo"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "sparket_local_cluster.demo", "--no-wait", "--dir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CI": "true"},
+        stdin=subprocess.DEVNULL,
+    )
+    assert demo.stdout is not None
+    seen = []
+    try:
+        for line in demo.stdout:  # the demo flushes each line
+            seen.append(line)
+            if "kubectl apply:" in line:
+                break
+        else:
+            pytest.fail("the demo ended before applying its miners:\n" + "".join(seen))
+        demo.send_signal(signal.SIGINT)
+        _, errors = demo.communicate(timeout=180)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 130, errors[-3000:]
+    assert "interrupted; everything it started has been stopped" in errors
+    _assert_nothing_left(workdir, forwarding_before)
+
+
+def _assert_nothing_left(workdir: Path, forwarding_before: str) -> None:
+    """No namespace, link, NAT table or process of the demo; forwarding as it was."""
     assert [n for n in _netns() if n.startswith("spk-")] == []
     assert "spk" not in _links()
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout

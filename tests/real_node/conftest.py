@@ -11,22 +11,26 @@ from pathlib import Path
 import pytest
 
 from sparket_local_cluster.control_plane import LocalCluster
-from sparket_local_cluster.node.node import RealNode, missing_node_parts
+from sparket_local_cluster.node.node import RealNode, missing_node_parts, node_ip
 from sparket_local_services.paths import repo_root
 from sparket_testkit.kube_cli import Cli
-from sparket_testkit.pytest_plugin import running_cluster
+from sparket_testkit.pytest_plugin import helm_for, running_cluster
 
 MINER_IMAGE = "localhost/sparket-miner-runtime:test"  # tools/images/build-local.sh, tag "test"
+OPERATOR_IMAGE = "localhost/sparket-operator:test"
+MODEL_IMAGE = "localhost/sparket-model-example:test"  # the example pricing sidecar
 
 pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="session")
-def miner_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The runtime image, built by the project's own script, saved for containerd."""
+def image_archives(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
+    """The runtime, operator and example model images, built by the project's own script,
+    saved for containerd (no registry: the node's kubelet is told never to pull them)."""
     env = {**os.environ, "SPARKET_IMAGE_TAG": "test"}
+    script = repo_root() / "tools" / "images" / "build-local.sh"
     built = subprocess.run(
-        ["bash", str(repo_root() / "tools" / "images" / "build-local.sh"), "miner-runtime"],
+        ["bash", str(script), "miner-runtime", "operator", "model-example"],
         env=env,
         capture_output=True,
         text=True,
@@ -34,35 +38,41 @@ def miner_image_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert built.returncode == 0, built.stderr[-2000:]
-    archive = tmp_path_factory.mktemp("images") / "miner.tar"
-    subprocess.run(
-        ["podman", "save", "-o", str(archive), MINER_IMAGE],
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
-    return archive
+    archives = tmp_path_factory.mktemp("images")
+    saved = []
+    for image in (MINER_IMAGE, OPERATOR_IMAGE, MODEL_IMAGE):
+        archive = archives / f"{image.rsplit('/', 1)[-1].split(':')[0]}.tar"
+        subprocess.run(
+            ["podman", "save", "-o", str(archive), image],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+        saved.append(archive)
+    return tuple(saved)
 
 
 @pytest.fixture(scope="session")
 def node_cluster(
     tmp_path_factory: pytest.TempPathFactory, control_plane_bin_dir: Path
 ) -> Iterator[LocalCluster]:
-    """A cluster of its own: the shared one's flow tests must never land on a real node."""
-    with running_cluster(tmp_path_factory.mktemp("node-cluster"), control_plane_bin_dir) as cluster:
+    """A cluster of its own: the shared one's flow tests must never land on a real node.
+    Its API server also answers at the node's IP, where the `kubernetes` Service sends the
+    operator's pod."""
+    with running_cluster(
+        tmp_path_factory.mktemp("node-cluster"), control_plane_bin_dir, pod_reachable_ip=node_ip()
+    ) as cluster:
         yield cluster
 
 
 @pytest.fixture(scope="module")  # one node at a time: a module's node is gone before the next
 def real_node(
-    node_cluster: LocalCluster, control_plane_bin_dir: Path, miner_image_archive: Path
+    node_cluster: LocalCluster, control_plane_bin_dir: Path, image_archives: tuple[Path, ...]
 ) -> Iterator[RealNode]:
     missing = missing_node_parts(control_plane_bin_dir)
     if missing:
         pytest.fail(f"the real node needs: {', '.join(missing)}; run `make setup`", pytrace=False)
-    node = RealNode(
-        cluster=node_cluster, bin_dir=control_plane_bin_dir, images=(miner_image_archive,)
-    )
+    node = RealNode(cluster=node_cluster, bin_dir=control_plane_bin_dir, images=image_archives)
     node.start()
     try:
         yield node
@@ -77,3 +87,12 @@ def node_kubectl(node_cluster: LocalCluster, control_plane_bin_dir: Path) -> Cli
         found = subprocess.run(["which", "kubectl"], capture_output=True, text=True, check=False)
         program = Path(found.stdout.strip())
     return Cli(program, (f"--kubeconfig={node_cluster.kubeconfig}",))
+
+
+@pytest.fixture(scope="session")
+def node_helm(
+    node_cluster: LocalCluster,
+    control_plane_bin_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Cli:
+    return helm_for(node_cluster, control_plane_bin_dir, tmp_path_factory.mktemp("node-helm"))

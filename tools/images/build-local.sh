@@ -17,7 +17,9 @@
 # (SPARKET_BUILD_CA_FILE, default $SSL_CERT_FILE) is mounted into the build steps only.
 #
 # Usage: tools/images/build-local.sh [--no-cache] [--refresh-base] [miner-runtime] [operator]
-#        (default: both targets)
+#        [model-example]
+#        (default: miner-runtime and operator; model-example is the example pricing sidecar,
+#        miner_runtime/examples/model_sidecar, on the same base)
 # Env:   SPARKET_CACHE_DIR       (default ${XDG_CACHE_HOME:-~/.cache}/sparket-fleet)
 #        SPARKET_IMAGE_TAG       tag of the built images (default: dev)
 #        SPARKET_BUILD_CA_FILE   CA bundle for PyPI through an intercepting proxy
@@ -138,12 +140,20 @@ ensure_base() {
 
 build_target() {
   local target=$1
-  local image="localhost/sparket-${target#sparket-}:$tag"  # sparket-miner-runtime, sparket-operator
+  # sparket-miner-runtime, sparket-operator, sparket-model-example
+  local image="localhost/sparket-${target#sparket-}:$tag"
+  local context=$repo
   local args=(
     "${PODMAN_FLAGS[@]}" --network host --pull=never --force-rm
-    --build-arg "PYTHON_IMAGE=$base_image"
-    --target "$target" --tag "$image" --file "$repo/Dockerfile"
+    --build-arg "PYTHON_IMAGE=$base_image" --tag "$image"
   )
+  if [ "$target" = model-example ]; then
+    # The example pricing sidecar: its own Dockerfile and context (standard library only).
+    context=$repo/miner_runtime/examples/model_sidecar
+    args+=(--file "$context/Dockerfile")
+  else
+    args+=(--target "$target" --file "$repo/Dockerfile")
+  fi
   [ "$no_cache" = 1 ] && args+=(--no-cache)
   if [ -n "$ca_file" ]; then
     [ -r "$ca_file" ] || die "cannot read the CA bundle $ca_file (SPARKET_BUILD_CA_FILE)"
@@ -151,7 +161,7 @@ build_target() {
       --build-arg SSL_CERT_FILE=/run/sparket-build-ca.pem)
   fi
   log "building $image (target $target)"
-  podman build "${args[@]}" "$repo" || die "podman build of target $target failed"
+  podman build "${args[@]}" "$context" || die "podman build of target $target failed"
   built+=("$image")
 }
 
@@ -171,9 +181,9 @@ main() {
     case "$arg" in
       --no-cache) no_cache=1 ;;
       --refresh-base) refresh_base=1 ;;
-      miner-runtime | operator) targets+=("$arg") ;;
+      miner-runtime | operator | model-example) targets+=("$arg") ;;
       -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; return 0 ;;
-      *) die "unknown argument: $arg (targets: miner-runtime operator)" ;;
+      *) die "unknown argument: $arg (targets: miner-runtime operator model-example)" ;;
     esac
   done
   [ ${#targets[@]} -gt 0 ] || targets=(miner-runtime operator)

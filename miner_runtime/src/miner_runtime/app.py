@@ -72,6 +72,10 @@ class Services:
     axon: bt.Axon
 
 
+class LoopEnded(RuntimeError):
+    """A runtime loop returned: a bug, never a way to stop."""
+
+
 class MinerApp:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -152,7 +156,9 @@ class MinerApp:
         log_event(logger, "miner_stopped", hotkey=s.hotkey)
 
     async def run_until(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, or until a loop dies (then re-raise its error)."""
+        """Run until `stop` is set, or until a loop ends: its error is re-raised, and a loop
+        that returned is an error too (every loop runs until cancelled; one that returned
+        once stopped every miner with a model sidecar, exit code 0, in a loop of restarts)."""
         await self.start()
         waiter = asyncio.create_task(stop.wait())
         try:
@@ -162,6 +168,7 @@ class MinerApp:
             for task in done:
                 if task is not waiter:
                     task.result()
+                    raise LoopEnded(f"the runtime's {task.get_name()} loop ended on its own")
         finally:
             waiter.cancel()
             await self.stop()

@@ -107,7 +107,7 @@ class PricingStatus(_Status):
 
     model_config = ConfigDict(extra="allow")
 
-    engine: str = Field(description="`builtin` or `model` (the sidecar).")
+    engine: str = Field(description="`builtin`, or `sidecar` (a model sidecar).")
     degraded: bool = Field(description="It prices from less than it should (see reasons).")
     reasons: tuple[str, ...] = Field(description="What is missing, one line each.")
     history_games: dict[str, int] | None = Field(
@@ -119,12 +119,12 @@ class PricingStatus(_Status):
     fitted_at: str | None = Field(
         default=None, description="builtin: when it was last fitted (ISO 8601); null: never."
     )
-    url: str | None = Field(default=None, description="model: the sidecar's price URL.")
+    url: str | None = Field(default=None, description="sidecar: its price URL.")
     last_seconds: float | None = Field(
-        default=None, description="model: the last price call's duration; null: none yet."
+        default=None, description="sidecar: the last price call's duration; null: none yet."
     )
     malformed_quotes: int | None = Field(
-        default=None, description="model: quotes the sidecar answered that failed parsing."
+        default=None, description="sidecar: quotes it answered that failed parsing."
     )
     quotes_dropped: int = Field(description="Quotes that failed validation (never sent).")
 

@@ -39,9 +39,12 @@ class ModelRefits:
         self._fitted: set[League] = set()
 
     async def run(self, pacer: Pacer, games_tried: asyncio.Event) -> None:
+        """Runs until cancelled, as every loop of the runtime: the app stops when one ends.
+        With a model sidecar there is nothing to refit, so the loop only waits."""
         await games_tried.wait()
         if self.builtin is None:
             self.ready.set()
+            await asyncio.get_running_loop().create_future()  # until cancelled
             return
         await pacer.every(pacer.cadence.stats_refresh_seconds, self.refit)
 
