@@ -17,14 +17,25 @@ from typing import Any
 import pytest
 
 from sparket_local_cluster.control_plane import LocalCluster
-from sparket_local_cluster.miner_kube_objects import local_storage_class, local_volume, new_wallet
+from sparket_local_cluster.miner_kube_objects import (
+    local_storage_class,
+    local_volume,
+    new_wallet,
+    real_node_miner,
+)
 from sparket_local_cluster.node.layout import NODE_NAME
-from sparket_local_cluster.node.node import REAL_NODE_LABEL, RealNode, node_ip
+from sparket_local_cluster.node.node import RealNode, node_ip
 from sparket_local_cluster.operator_process import LocalOperator
 from sparket_local_services.paths import repo_root
 from sparket_local_services.waits import wait_for
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
-from sparket_testkit.harness.operator_flows import condition, miner_status, operator_for, running
+from sparket_testkit.harness.operator_flows import (
+    condition,
+    miner_status,
+    operator_for,
+    running,
+    wait_status,
+)
 from sparket_testkit.kube_cli import Cli, apply, try_get_json
 
 pytestmark = pytest.mark.timeout(900)
@@ -110,20 +121,14 @@ def fleet(
 
 
 def _miner(name: str, hotkey: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "sparket.io/v1alpha1",
-        "kind": "SparketMiner",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "hotkey": hotkey,
-            "wallet": {"secretName": f"{name}-wallet"},
-            "leagues": ["nfl", "nba"],
-            "network": {"subtensor": "mock", "netuid": 57},
-            "placement": {"nodeSelector": {REAL_NODE_LABEL: "true"}},
-            "axon": {"exposure": "NodePort", "externalIP": node_ip()},
-            "storage": {"size": "1Gi", "storageClassName": STORAGE_CLASS},
-        },
-    }
+    return real_node_miner(
+        name,
+        namespace=NS,
+        hotkey=hotkey,
+        storage_class=STORAGE_CLASS,
+        external_ip=node_ip(),
+        leagues=("nfl", "nba"),
+    )
 
 
 def _pod(kubectl: Cli, name: str) -> dict[str, Any]:
@@ -131,20 +136,19 @@ def _pod(kubectl: Cli, name: str) -> dict[str, Any]:
 
 
 def _wait_running(kubectl: Cli, name: str, operator: LocalOperator) -> dict[str, Any]:
-    try:
-        return dict(
-            wait_for(
-                lambda: (s := miner_status(kubectl, NS, name)) and running(s) and s,
-                timeout=240,
-                what=f"{name} Running and Ready",
-            )
-        )
-    except TimeoutError as exc:
-        events = kubectl("-n", NS, "get", "events", check=False).stdout[-3000:]
-        raise AssertionError(
-            f"{exc}\n{json.dumps(miner_status(kubectl, NS, name))}\n{events}\n"
-            f"{operator.log_tail(60)}"
-        ) from exc
+    return wait_status(
+        kubectl,
+        NS,
+        name,
+        running,
+        what=f"{name} Running and Ready",
+        timeout=240,
+        diagnose=lambda: (
+            kubectl("-n", NS, "get", "events", check=False).stdout[-3000:]
+            + "\n"
+            + operator.log_tail(60)
+        ),
+    )
 
 
 def test_miners_run_ready_under_restricted_on_the_real_node(

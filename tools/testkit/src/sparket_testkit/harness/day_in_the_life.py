@@ -432,7 +432,8 @@ def judge(
     trips = _round_trips(tallies, timeline.go)
     grace = catch_up_grace(plan, trips)
     for validator in validators:
-        judged = _judge_validator(plan, timeline, validator, hotkeys, ip_of, grace)
+        in_doubt = lost_to_restarts(tallies, validator.hotkey, timeline)
+        judged = _judge_validator(plan, timeline, validator, hotkeys, ip_of, grace, in_doubt)
         judged["silent_hotkey_sends"] = _sends_around(
             tallies, validator.hotkey, judged["silent_hotkey_minutes"], timeline.go
         )
@@ -464,6 +465,7 @@ def _judge_validator(
     hotkeys: Sequence[str],
     ip_of: dict[str, str],
     grace: float,
+    in_doubt: set[tuple[str, int]],
 ) -> dict[str, Any]:
     counters = validator.counters()
     windows = no_token_windows(timeline, validator.hotkey, grace=grace)
@@ -476,6 +478,7 @@ def _judge_validator(
         rows_at[key] = min(rows_at.get(key, row.received_at), row.received_at)
     demand = accepted = 0
     silent: list[tuple[str, int]] = []
+    excused: list[tuple[str, int]] = []  # the minute's push was lost in a restart: in doubt
     for minute in minutes:
         markets = _demanded_markets(timeline, minute, plan)
         for hotkey in hotkeys:
@@ -483,7 +486,10 @@ def _judge_validator(
             demand += len(markets)
             accepted += len(got & markets)
             if not got & markets:
-                silent.append((hotkey[:8], minute))
+                if (hotkey, minute) in in_doubt:
+                    excused.append((hotkey[:8], minute))
+                else:
+                    silent.append((hotkey[:8], minute))
     received = sorted(row.received_at for row in validator.odds_rows)
     gaps = [(b - a, a) for a, b in itertools.pairwise(received) if a > timeline.go + 60]
     longest = max(gaps, default=(0.0, 0.0))
@@ -499,6 +505,7 @@ def _judge_validator(
         "accepted": accepted,
         "accepted_share": round(accepted / demand, 4) if demand else None,
         "silent_hotkey_minutes": silent,
+        "in_doubt_hotkey_minutes": excused,
         "failures": failures,
         "failures_per_restart": round(failures / max(1, restarts), 2),
         "max_failing_hotkeys_per_ip_per_life": max(
@@ -511,6 +518,26 @@ def _judge_validator(
         "longest_stall_in_window": any(s - 5 <= longest[1] <= e for s, e in windows),
         "egress_ips": sorted(set(ip_of.values())),
     }
+
+
+def lost_to_restarts(
+    tallies: Sequence[dict[str, Any]], validator: str, timeline: Timeline
+) -> set[tuple[str, int]]:
+    """(hotkey, minute) of odds pushes to `validator` that were in flight when it restarted
+    (the request left and no answer came). The runtime holds their rows as possibly stored
+    and never sends them again, as it must not send anything twice (docs/decisions.md,
+    in-doubt rows); the validator may have died before storing them. Prices change once a
+    minute, so that hotkey's next row comes in the next minute: the minute is in doubt, not
+    silent."""
+    restarts = timeline.restarts.get(validator, [])
+    lost = set()
+    for tally in tallies:
+        for at, to, hotkey, kind, _, _, trip, in_doubt in tally["sends"]:
+            if to != validator or "ODDS" not in kind.upper() or not in_doubt:
+                continue
+            if any(at - 1.0 <= restart <= at + trip + 1.0 for restart in restarts):
+                lost.add((hotkey, int(at // 60)))
+    return lost
 
 
 def _first_row_offsets(
@@ -540,7 +567,7 @@ def _sends_around(
         found[f"{short}@{round(minute * 60 - go, 1)}"] = [
             (round(at - go, 1), kind, reply, error, trip)
             for tally in tallies
-            for at, to, hk, kind, reply, error, trip in tally["sends"]
+            for at, to, hk, kind, reply, error, trip, _ in tally["sends"]
             if to == validator and hk.startswith(short) and abs(at - minute * 60 - 30) <= 90
         ]
     return found
@@ -635,7 +662,8 @@ class _MinuteEngine:
 
 class _RecordingLink:
     """The runtime's own link, with every request noted: (start time, validator, hotkey,
-    message type, reply kind, reply error, round trip in seconds)."""
+    message type, reply kind, reply error, round trip in seconds, in doubt: the request left
+    and no answer came, so the runtime holds it as possibly stored)."""
 
     def __init__(self, inner: Any, hotkey: str, sends: list[tuple[Any, ...]]) -> None:
         self.inner, self.hotkey, self.sends = inner, hotkey, sends
@@ -652,6 +680,7 @@ class _RecordingLink:
                 str(reply.kind),
                 reply.error,
                 round(time.time() - started, 3),
+                reply.kind.value == "unreachable" and not reply.never_delivered,
             )
         )
         return reply

@@ -78,7 +78,11 @@ def wait_status(
     what: str,
     timeout: float = 60,
     operator: LocalOperator | None = None,
+    diagnose: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
+    """The miner's status once `predicate` holds; on timeout, an AssertionError with the
+    last status, the operator's log and what `diagnose` adds (events, a pod's operator)."""
+
     def check() -> dict[str, Any] | None:
         status = miner_status(kubectl, namespace, name)
         return status if predicate(status) else None
@@ -88,7 +92,8 @@ def wait_status(
     except Exception as exc:  # add the evidence a human needs, then fail
         last = miner_status(kubectl, namespace, name)
         log = operator.log() if operator else ""
-        raise AssertionError(f"{what}: last status {json.dumps(last)}\n{log}") from exc
+        extra = diagnose() if diagnose else ""
+        raise AssertionError(f"{what}: last status {json.dumps(last)}\n{log}\n{extra}") from exc
     return result
 
 
