@@ -65,6 +65,9 @@ def test_a_fleet_keeps_mining_through_a_validators_day(tmp_path: Path) -> None:
     # it leaves, after Redis's answer came back to an event loop shared by 12 runtimes, so
     # one granted at the end of a second can be stamped in the next: one request of slack
     # (a fresh-clone CI run on 2026-12-05 counted 25 for the fleet, with 0 violations).
+    # Counted after the warm-up: while each worker starts 12 runtimes its event loop lags
+    # by up to a second, and one CI run stamped 26 pushes in 0.85 s at 18 s. The
+    # validators' own counters above (0 violations, 0 cooldowns) judge the whole run.
     per_second = report["per_second_max"]
     assert per_second["hotkey_per_second"] <= 4 + STAMP_SLACK, summary
     assert per_second["hotkey_per_minute"] <= 53 + STAMP_SLACK, summary

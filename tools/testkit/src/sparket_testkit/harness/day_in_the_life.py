@@ -440,7 +440,8 @@ def judge(
         report["validators"][validator.hotkey[:10]] = judged
     report["odds_round_trip_seconds"] = trips
     report["no_token_grace_seconds"] = grace
-    report["per_second_max"] = _per_second_max(tallies, ip_of)
+    report["per_second_max"] = _per_second_max(tallies, ip_of, timeline.go + plan.warmup_seconds)
+    report["per_second_max_in_warmup"] = _per_second_max(tallies, ip_of, timeline.go)
     report["failure_budget_refusals_at_end"] = sum(t["failure_budget_at_end"] for t in tallies)
     report["memory"] = [t["memory"] for t in tallies]
     report["requests"] = sum(len(t["sends"]) for t in tallies)
@@ -603,7 +604,9 @@ def _demanded_markets(timeline: Timeline, minute: int, plan: Plan) -> set[int]:
     return markets
 
 
-def _per_second_max(tallies: Sequence[dict[str, Any]], ip_of: dict[str, str]) -> dict[str, int]:
+def _per_second_max(
+    tallies: Sequence[dict[str, Any]], ip_of: dict[str, str], since: float
+) -> dict[str, int]:
     """The most requests started in any one wall-clock second (and any 60 s) per hotkey,
     per egress IP and for the fleet, each toward one validator."""
     hotkey: Counter[tuple[str, str, int]] = Counter()
@@ -612,6 +615,8 @@ def _per_second_max(tallies: Sequence[dict[str, Any]], ip_of: dict[str, str]) ->
     fleet: Counter[tuple[str, int]] = Counter()
     for tally in tallies:
         for at, validator, hk, *_ in tally["sends"]:
+            if at < since:
+                continue
             hotkey[(validator, hk, int(at))] += 1
             minute[(validator, hk, int(at // 60))] += 1
             ip[(validator, ip_of[hk], int(at))] += 1
