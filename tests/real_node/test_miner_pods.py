@@ -21,7 +21,6 @@ from sparket_local_cluster.miner_kube_objects import (
     local_storage_class,
     local_volume,
     new_wallet,
-    real_node_miner,
 )
 from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_cluster.node.node import RealNode, node_ip
@@ -33,6 +32,7 @@ from sparket_testkit.harness.operator_flows import (
     condition,
     miner_status,
     operator_for,
+    real_node_miner,
     running,
     wait_status,
 )

@@ -24,7 +24,6 @@ from sparket_local_cluster.miner_kube_objects import (
     local_storage_class,
     local_volume,
     new_wallet,
-    real_node_miner,
 )
 from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_cluster.node.node import REAL_NODE_LABEL, RealNode, node_ip
@@ -32,7 +31,7 @@ from sparket_local_services.paths import repo_root
 from sparket_local_services.services import RedisServer
 from sparket_local_services.waits import wait_for
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
-from sparket_testkit.harness.operator_flows import running, wait_status
+from sparket_testkit.harness.operator_flows import real_node_miner, running, wait_status
 from sparket_testkit.kube_cli import Cli, apply, get_json, try_get_json
 
 pytestmark = pytest.mark.timeout(900)

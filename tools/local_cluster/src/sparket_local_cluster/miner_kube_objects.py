@@ -12,7 +12,6 @@ from typing import Any
 
 from bittensor_wallet import Keypair, Wallet
 
-from sparket_local_cluster.node.node import REAL_NODE_LABEL
 from sparket_local_services.wallets import generated_wallet
 
 
@@ -81,36 +80,6 @@ def prebound_volume(
     return _claimed_volume(
         name, namespace, miner, storage_class, {"hostPath": {"path": host_path}}, "Delete"
     )
-
-
-def real_node_miner(
-    name: str,
-    *,
-    namespace: str,
-    hotkey: str,
-    storage_class: str,
-    external_ip: str,
-    leagues: tuple[str, ...] = ("nfl",),
-    **spec: Any,
-) -> dict[str, Any]:
-    """A SparketMiner for the real node: placed by its label, reached at the node's address
-    through a NodePort (the node has no ExternalIP), its data on `storage_class`, on the
-    runtime's mock chain; `spec` adds or replaces fields (e.g. `model`)."""
-    return {
-        "apiVersion": "sparket.io/v1alpha1",
-        "kind": "SparketMiner",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "hotkey": hotkey,
-            "wallet": {"secretName": f"{name}-wallet"},
-            "leagues": list(leagues),
-            "network": {"subtensor": "mock", "netuid": 57},
-            "placement": {"nodeSelector": {REAL_NODE_LABEL: "true"}},
-            "axon": {"exposure": "NodePort", "externalIP": external_ip},
-            "storage": {"size": "1Gi", "storageClassName": storage_class},
-            **spec,
-        },
-    }
 
 
 def local_volume(

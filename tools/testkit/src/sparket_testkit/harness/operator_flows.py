@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sparket_local_cluster.miner_kube_objects import prebound_volume
+from sparket_local_cluster.node.node import REAL_NODE_LABEL
 from sparket_local_cluster.operator_process import NO_STATUS_POLL, LocalOperator
 from sparket_local_services.waits import wait_for
 from sparket_testkit.kube_cli import Cli, get_json, try_get_json
@@ -47,6 +48,33 @@ def miner(namespace: str, name: str, hotkey: str, secret: str, **spec: Any) -> d
             **spec,
         },
     }
+
+
+def real_node_miner(
+    name: str,
+    *,
+    namespace: str,
+    hotkey: str,
+    storage_class: str,
+    external_ip: str,
+    leagues: tuple[str, ...] = ("nfl",),
+    **spec: Any,
+) -> dict[str, Any]:
+    """`miner` for the real node: placed by its label, reached at the node's address through
+    a NodePort (the node has no ExternalIP), its data on `storage_class`, on the runtime's
+    mock chain; `spec` adds or replaces fields (e.g. `model`)."""
+    return miner(
+        namespace,
+        name,
+        hotkey,
+        f"{name}-wallet",
+        leagues=list(leagues),
+        network={"subtensor": "mock", "netuid": 57},
+        placement={"nodeSelector": {REAL_NODE_LABEL: "true"}},
+        axon={"exposure": "NodePort", "externalIP": external_ip},
+        storage={"size": "1Gi", "storageClassName": storage_class},
+        **spec,
+    )
 
 
 def volume_for(namespace: str, miner_name: str) -> dict[str, Any]:
