@@ -196,6 +196,17 @@ build_runc() {
     "github.com/opencontainers/runc@v${RUNC_VERSION}")
 }
 
+# CoreDNS, as the node's cluster DNS (pods resolve Service names such as the chart's bundled
+# Redis): our own main package in tools/coredns imports only the plugins it needs.
+build_coredns() {
+  local out=$1
+  (cd "$here/coredns" &&
+    go_or_die "downloading CoreDNS v${COREDNS_VERSION} modules" go mod download &&
+    go_or_die "building CoreDNS v${COREDNS_VERSION}" \
+      go build -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v${COREDNS_VERSION}" \
+      -o "$out/coredns" .)
+}
+
 build_pause() {
   local out=$1 src
   command -v gcc >/dev/null 2>&1 || die "missing: gcc (and libc6-dev) to compile the pause program"
@@ -219,12 +230,14 @@ component_key() {
     pause) echo "pause-v${PAUSE_VERSION}-k8s-v${K8S_VERSION}" ;;
     crictl) echo "crictl-v${CRICTL_VERSION}" ;;
     runc) echo "runc-v${RUNC_VERSION}" ;;
+    # Its plugin list is in main.go: a changed list is a new cache entry too.
+    coredns) echo "coredns-v${COREDNS_VERSION}-$(cat "$here/coredns/main.go" "$here/coredns/go.mod" "$here/coredns/go.sum" | sha256sum | cut -c1-12)" ;;
     *) die "unknown component '$1' (choose from: ${ALL_COMPONENTS})" ;;
   esac
 }
 
 CONTROL_PLANE_COMPONENTS="etcd k8s kwok helm"
-NODE_COMPONENTS="k8s_node containerd cni pause crictl runc"
+NODE_COMPONENTS="k8s_node containerd cni pause crictl runc coredns"
 ALL_COMPONENTS="$CONTROL_PLANE_COMPONENTS $NODE_COMPONENTS"
 
 

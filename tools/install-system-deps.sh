@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages that tests and the demo need (Redis, PostgreSQL, iproute2,
-# nftables), only if missing. The image builder (tools/images/build-local.sh) installs its own.
+# iptables and what runc's build needs), only if missing. The image builder (tools/images/build-local.sh) installs its own.
 # Services are never started here: tests start their own servers on free loopback ports.
 set -euo pipefail
 
@@ -10,9 +10,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
-# The demo's pod network: network namespaces (ip) and NAT (nft).
+# Network namespaces and links (the demo validator's place, test networks).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-command -v nft >/dev/null 2>&1 || need+=(nftables)
 # The real worker node: iptables for kube-proxy and CNI; runc is built with cgo against
 # libseccomp (RuntimeDefault seccomp profiles), from the headers in libseccomp-dev.
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
@@ -21,7 +20,7 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-system-deps: redis-server, postgresql, ip, nft, iptables, libseccomp-dev, pkg-config and gcc present"
+  echo "install-system-deps: redis-server, postgresql, ip, iptables, libseccomp-dev, pkg-config and gcc present"
   exit 0
 fi
 command -v apt-get >/dev/null 2>&1 ||

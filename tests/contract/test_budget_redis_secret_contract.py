@@ -2,8 +2,8 @@
 for `SPARKET_OPERATOR_BUDGET_REDIS_SECRET`, laid out as a kubelet would mount it, is what
 the runtime needs to log in to a real redis-server with a password over verified TLS.
 
-The pod is materialised by the devkit (`pods.materialise`, as in the main contract test);
-the runtime's settings are loaded from the rendered config file through the env the
+The pod is materialised by the testkit (`sparket_testkit.pod_materialise`, as in the main
+contract test); the runtime's settings are loaded from the rendered config file through the env the
 container sets, and its budget coordinator talks to the server. The password exists only
 in the Secret and in the file the volume puts it in.
 """
@@ -21,17 +21,17 @@ from miner_runtime.budget.factory import coordinator_from_settings
 from miner_runtime.budget.failsafe import FailClosedCoordinator
 from miner_runtime.budget.model import Ask, Grant
 from miner_runtime.settings import BudgetSettings, load_settings
-from sparket_local_cluster.pods.materialise import (
-    container_view,
-    materialise_volumes,
-    stateful_set_pod_spec,
-)
 from sparket_local_services.pki import ServerPki, make_server_pki
 from sparket_local_services.services import RedisServer
 from sparket_local_services.wallets import generated_wallet
 from sparket_operator.api import v1alpha1
 from sparket_operator.reconcile import config, desired, workload
 from sparket_operator.settings import OperatorSettings
+from sparket_testkit.pod_materialise import (
+    container_view,
+    materialise_volumes,
+    stateful_set_pod_spec,
+)
 
 pytestmark = pytest.mark.services
 

@@ -1,12 +1,12 @@
 """The operator -> runtime contract, end to end: what the operator renders runs as-is.
 
 The operator renders a miner's ConfigMap and StatefulSet; this test lays out the pod those
-objects describe in a temp dir, read generically from the rendered pod spec by the devkit's
-`pods.materialise` (each volume mount of the `miner` container filled from its volume, env
-paths moved under the temp dir),
-starts the real `python -m miner_runtime` with the container's args and env, and lets it
-mine against a local validator. Then the operator's own poller code reads the runtime's
-`/status`: the report the operator builds its status columns from.
+objects describe in a temp dir, read generically from the rendered pod spec by
+`sparket_testkit.pod_materialise` (each volume mount of the `miner` container filled from
+its volume, env paths moved under the temp dir), starts the real `python -m miner_runtime`
+with the container's args and env, and lets it mine against a local validator. Then the
+operator's own poller code reads the runtime's `/status`: the report the operator builds its
+status columns from.
 
 What the test changes, and why, is listed in `test_overrides`. The chain is the one
 simulated part: bittensor's MockSubtensor, in the runtime's process seeded from a neurons
@@ -38,12 +38,6 @@ import yaml
 from bittensor.utils.mock.subtensor_mock import MockSubtensor
 from bittensor_wallet import Keypair
 
-from sparket_local_cluster.pods.materialise import (
-    container_view,
-    host_path,
-    materialise_volumes,
-    stateful_set_pod_spec,
-)
 from sparket_local_services.ports import free_port, http_ok
 from sparket_local_services.waits import wait_for
 from sparket_local_services.wallets import generated_wallet
@@ -61,6 +55,12 @@ from sparket_operator.reconcile import desired, workload
 from sparket_operator.reconcile.runtime_report import RuntimeReport
 from sparket_operator.reconcile.wallet import check_wallet_secret
 from sparket_operator.settings import OperatorSettings
+from sparket_testkit.pod_materialise import (
+    container_view,
+    host_path,
+    materialise_volumes,
+    stateful_set_pod_spec,
+)
 
 NETUIDS = itertools.count(6100)
 """MockSubtensor state is process-wide: each test takes a netuid nobody else uses."""

@@ -56,3 +56,14 @@ def test_print_dir_names_the_bin_dir_under_the_cache(tmp_path: Path) -> None:
         ["bash", str(SCRIPT), "--print-dir"], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == str(tmp_path / "bin")
+
+
+def test_the_coredns_wrapper_module_pins_the_version_the_cache_is_keyed_by() -> None:
+    """The cache key names COREDNS_VERSION; the build uses tools/coredns/go.mod's."""
+    versions = dict(
+        line.split("=", 1)
+        for line in (SCRIPT.parent / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    go_mod = (SCRIPT.parent / "coredns" / "go.mod").read_text()
+    assert f"github.com/coredns/coredns v{versions['COREDNS_VERSION']}\n" in go_mod

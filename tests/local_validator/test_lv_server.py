@@ -264,3 +264,15 @@ def test_rounds_repeat_and_a_slow_round_makes_the_next_ones_skip(
         steps = [push["payload"]["step"] for push in recording_miner.pushes]
         assert steps[:2] == [0, 1]  # one round at a time: no overlapping sends
         assert validator.skipped_push_rounds >= 3
+
+
+async def test_the_counters_list_every_source_ip_penalised_or_not(
+    validator: LocalValidator, miner: Keypair
+) -> None:
+    """The demo proves its fleet shares one egress IP by this list (clean requests make no
+    per-IP record, so `ips` alone cannot show them)."""
+    assert (await ask(validator, miner, source="127.0.0.21")).dendrite.status_code == 200
+    await ask(validator, miner, "odds_push", odds(), source="127.0.0.22")  # token missing
+    report = (await get(validator.counters_url, source="127.0.0.1")).json()
+    assert report["ips_seen"] == ["127.0.0.21", "127.0.0.22"]
+    assert "127.0.0.22" in report["ips"]

@@ -3,7 +3,6 @@ kube-proxy) for the tests that must run real pods; KWOK's fake nodes serve the o
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sparket_local_cluster.control_plane import LocalCluster
+from sparket_local_cluster.node.images import build_local_images
 from sparket_local_cluster.node.node import RealNode, missing_node_parts, node_ip
-from sparket_local_services.paths import repo_root
 from sparket_testkit.kube_cli import Cli
 from sparket_testkit.pytest_plugin import helm_for, running_cluster
 
@@ -27,29 +26,9 @@ pytestmark = pytest.mark.timeout(900)
 def image_archives(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
     """The runtime, operator and example model images, built by the project's own script,
     saved for containerd (no registry: the node's kubelet is told never to pull them)."""
-    env = {**os.environ, "SPARKET_IMAGE_TAG": "test"}
-    script = repo_root() / "tools" / "images" / "build-local.sh"
-    built = subprocess.run(
-        ["bash", str(script), "miner-runtime", "operator", "model-example"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
+    return build_local_images(
+        ("miner-runtime", "operator", "model-example"), "test", tmp_path_factory.mktemp("images")
     )
-    assert built.returncode == 0, built.stderr[-2000:]
-    archives = tmp_path_factory.mktemp("images")
-    saved = []
-    for image in (MINER_IMAGE, OPERATOR_IMAGE, MODEL_IMAGE):
-        archive = archives / f"{image.rsplit('/', 1)[-1].split(':')[0]}.tar"
-        subprocess.run(
-            ["podman", "save", "-o", str(archive), image],
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
-        saved.append(archive)
-    return tuple(saved)
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,10 @@
 # (SPARKET_BUILD_CA_FILE, default $SSL_CERT_FILE) is mounted into the build steps only.
 #
 # Usage: tools/images/build-local.sh [--no-cache] [--refresh-base] [miner-runtime] [operator]
-#        [model-example]
+#        [model-example] [redis]
 #        (default: miner-runtime and operator; model-example is the example pricing sidecar,
-#        miner_runtime/examples/model_sidecar, on the same base)
+#        miner_runtime/examples/model_sidecar, on the same base; redis is the chart's bundled
+#        Redis, Debian's redis-server, for clusters that cannot pull redis:7.4.2-alpine)
 # Env:   SPARKET_CACHE_DIR       (default ${XDG_CACHE_HOME:-~/.cache}/sparket-fleet)
 #        SPARKET_IMAGE_TAG       tag of the built images (default: dev)
 #        SPARKET_BUILD_CA_FILE   CA bundle for PyPI through an intercepting proxy
@@ -88,25 +89,27 @@ ensure_tools() {
     "${need[@]}" >/dev/null || missing "missing: ${need[*]}; apt-get install failed"
 }
 
+# base_key [PACKAGES]: the recipe's hash (default: the Python base's packages).
 base_key() {
   {
-    echo "revision=$BASE_REVISION suite=$BASE_SUITE packages=$BASE_PACKAGES"
+    echo "revision=$BASE_REVISION suite=$BASE_SUITE packages=${1:-$BASE_PACKAGES}"
     echo "mirror=$mirror security=$security arch=$(dpkg --print-architecture)"
     printf 'dpkg=%s\n' "${BASE_DPKG_OPTS[@]}"
     printf 'change=%s\n' "${BASE_CHANGES[@]}"
   } | sha256sum | cut -c1-12
 }
 
+# build_base_tarball OUT [PACKAGES] [PREFIX]: a Debian root filesystem of those packages.
 build_base_tarball() {
-  local out=$1
+  local out=$1 packages=${2:-$BASE_PACKAGES} prefix=${3:-python}
   mkdir -p "$image_cache"
   tmp_tar=$(mktemp "$image_cache/.tmp-base-XXXXXX.tar")
   local opts=() o
   for o in "${BASE_DPKG_OPTS[@]}"; do opts+=(--dpkgopt="$o"); done
-  log "building the base root filesystem with mmdebstrap ($BASE_SUITE: $BASE_PACKAGES)"
+  log "building a root filesystem with mmdebstrap ($BASE_SUITE: $packages)"
   mmdebstrap --quiet --variant=essential --mode=root \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --include="$BASE_PACKAGES" "${opts[@]}" \
+    --include="$packages" "${opts[@]}" \
     "$BASE_SUITE" "$tmp_tar" \
     "deb $mirror $BASE_SUITE main" \
     "deb $mirror $BASE_SUITE-updates main" \
@@ -116,7 +119,7 @@ build_base_tarball() {
   mv -f "$tmp_tar" "$out"
   tmp_tar=""
   # One base per cache: an older recipe's tarball is not needed any more.
-  find "$image_cache" -maxdepth 1 -name 'python-*.tar' ! -name "${out##*/}" -delete
+  find "$image_cache" -maxdepth 1 -name "$prefix-*.tar" ! -name "${out##*/}" -delete
 }
 
 ensure_base() {
@@ -138,8 +141,24 @@ ensure_base() {
   base_image=$image
 }
 
+# The Redis image the chart's bundled mode runs (redis.bundled.image): Debian's redis-server
+# and redis-cli (the readiness probe) on the same minimal root filesystem, no Dockerfile.
+REDIS_PACKAGES=redis-server,redis-tools
+build_redis() {
+  local key tarball image="localhost/sparket-redis:$tag"
+  key=$(base_key "$REDIS_PACKAGES")
+  tarball="$image_cache/redis-$BASE_SUITE-$key.tar"
+  [ -f "$tarball" ] || build_base_tarball "$tarball" "$REDIS_PACKAGES" redis
+  local changes=() c
+  for c in "${BASE_CHANGES[@]}"; do changes+=(--change "$c"); done
+  log "importing $tarball as $image"
+  podman import --quiet "${changes[@]}" --change 'CMD ["redis-server"]' "$tarball" "$image" >/dev/null
+  built+=("$image")
+}
+
 build_target() {
   local target=$1
+  if [ "$target" = redis ]; then build_redis; return; fi
   # sparket-miner-runtime, sparket-operator, sparket-model-example
   local image="localhost/sparket-${target#sparket-}:$tag"
   local context=$repo
@@ -181,9 +200,9 @@ main() {
     case "$arg" in
       --no-cache) no_cache=1 ;;
       --refresh-base) refresh_base=1 ;;
-      miner-runtime | operator | model-example) targets+=("$arg") ;;
+      miner-runtime | operator | model-example | redis) targets+=("$arg") ;;
       -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; return 0 ;;
-      *) die "unknown argument: $arg (targets: miner-runtime operator model-example)" ;;
+      *) die "unknown argument: $arg (targets: miner-runtime operator model-example redis)" ;;
     esac
   done
   [ ${#targets[@]} -gt 0 ] || targets=(miner-runtime operator)

@@ -306,7 +306,8 @@ class LocalValidator:
     def counters(self) -> dict[str, object]:
         """What `GET /counters` serves: the engine's counters (since the last restart, as
         the validator's own), their `lifetime` totals across restarts, each hotkey's and
-        IP's record, the bans and how many odds and outcome rows are stored."""
+        IP's record, every IP a request came from, the bans and how many odds and outcome
+        rows are stored."""
         with self._guarded.use() as engine:
             now = self._clock.now()
             hotkeys, ips = self._guarded.seen()
@@ -325,6 +326,7 @@ class LocalValidator:
                 for ip in sorted(ips)
                 if (view := engine.security.ip_record(ip)) is not None
             }
+            report["ips_seen"] = sorted(ips)  # every request's source, penalised or not
             report["bans"] = [
                 {"identifier": ban.identifier, "kind": ban.kind, "expires_at": ban.expires_at}
                 for ban in engine.security.blacklist_entries()

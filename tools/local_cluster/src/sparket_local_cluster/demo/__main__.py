@@ -1,19 +1,19 @@
 """`python -m sparket_local_cluster.demo`: the whole product on one machine, then nothing left.
 
-1. a pod network of network namespaces (`pods.network`) and the local control plane, one
-   KWOK node whose ExternalIP is the network's node IP and whose pod CIDR is the bridge's;
-2. Redis (the fleet's budget store) on the bridge's gateway address, append-only;
-3. the local validator in its own namespace, behind the node IP like a real one;
-4. `helm install` of charts/sparket-operator (CRDs, RBAC, the operator's configuration),
-   with the operator Deployment at 0 replicas: the operator runs here as a process with
-   the env the chart renders for it and the chart ServiceAccount's token, so the chart's
-   RBAC is what it works with;
-5. the local kubelet (`pods.kubelet`), running pods' containers while KWOK marks them
-   Running;
-6. a fleet of SparketMiners from manifests/sparketminer.yaml, applied with kubectl;
-7. waits until every miner is Ready with submissions counted, prints
-   `kubectl get sparketminers`, then (interactive only) waits for Enter, and stops
-   everything it started, newest first, whatever happened.
+1. the project's images (runtime, operator, and the chart's bundled Redis from Debian's
+   redis-server), built by tools/images/build-local.sh and saved for the node;
+2. the local control plane and one real worker node (`node.RealNode`: containerd, runc,
+   CNI, kubelet, kube-proxy, CoreDNS) that imports them;
+3. the local validator in its own network namespace, behind the fleet's egress IP like a
+   validator on the internet (`demo.validator_network`);
+4. `helm install` of charts/sparket-operator into a namespace that enforces Pod Security
+   `restricted`: CRDs, RBAC, the operator as a pod of its image, the bundled Redis;
+5. a fleet of SparketMiners from manifests/sparketminer.yaml, applied with kubectl; their
+   pods run the runtime image and are reached by the validator at egress IP : nodePort;
+6. waits until every miner is Ready with submissions counted, prints
+   `kubectl get sparketminers`, keeps every pod's log under the demo's `logs/pods`, then
+   (interactive only) waits for Enter, and stops everything it started, newest first,
+   whatever happened.
 """
 
 from __future__ import annotations
@@ -33,40 +33,35 @@ from typing import Any
 import yaml
 from bittensor_wallet import Keypair
 
-from sparket_local_cluster.control_plane import FakeNode, LocalCluster, missing_binaries
-from sparket_local_cluster.demo.fleet import NETUID, fleet_objects, make_miners, neurons
-from sparket_local_cluster.kubeconfig import token_kubeconfig
-from sparket_local_cluster.operator_process import LocalOperator
-from sparket_local_cluster.pods.kubelet import LocalKubelet
-from sparket_local_cluster.pods.network import PodNetwork, missing_tools
+from sparket_local_cluster.control_plane import LocalCluster, missing_binaries
+from sparket_local_cluster.demo.fleet import (
+    NETUID,
+    STORAGE_CLASS,
+    fleet_objects,
+    make_miners,
+    neurons,
+)
+from sparket_local_cluster.demo.validator_network import ValidatorNetwork, missing_tools
+from sparket_local_cluster.node.images import build_local_images
+from sparket_local_cluster.node.layout import NODE_NAME
+from sparket_local_cluster.node.node import REAL_NODE_LABEL, RealNode, missing_node_parts, node_ip
 from sparket_local_services.errors import LocalSetupError
 from sparket_local_services.paths import binaries_dir, repo_root
 from sparket_local_services.ports import http_ok
-from sparket_local_services.processes import ManagedProcess, tail
-from sparket_local_services.services import RedisServer, find_redis_server
+from sparket_local_services.processes import ManagedProcess
 
 NAMESPACE = "sparket"
 RELEASE = "sparket-operator"
+IMAGE_TAG = "demo"
+IMAGES = ("miner-runtime", "operator", "redis")
 VALIDATOR_PORT = 8091
 COUNTERS_PORT = 8092
 READY_TIMEOUT_SECONDS = 300.0
+OPERATOR_SELECTOR = "app.kubernetes.io/component=operator"
 
 
 class DemoFailed(LocalSetupError):
     """The demo could not reach its end; the message says where."""
-
-
-def _images(root: Path) -> dict[str, list[str]]:
-    """What each image's entrypoint stands for on this machine (no images are pulled)."""
-    python = sys.executable
-    return {
-        "sparket-miner-runtime": [python, "-m", "miner_runtime"],
-        "sparket-operator": [python, "-m", "sparket_operator"],
-        "sparket-model-example": [
-            python,
-            str(root / "miner_runtime" / "examples" / "model_sidecar" / "server.py"),
-        ],
-    }
 
 
 def _tool(bin_dir: Path, name: str) -> str | None:
@@ -78,11 +73,8 @@ def _tool(bin_dir: Path, name: str) -> str | None:
 def preflight(bin_dir: Path) -> list[str]:
     missing = missing_tools()
     missing += [f"{name} (run `make binaries`)" for name in missing_binaries(bin_dir)]
+    missing += missing_node_parts(bin_dir)
     missing += [t for t in ("helm", "kubectl") if _tool(bin_dir, t) is None]
-    try:
-        find_redis_server()
-    except LocalSetupError:
-        missing.append("redis-server (run `bash tools/install-system-deps.sh`)")
     return missing
 
 
@@ -96,10 +88,9 @@ class Demo:
         self.count = miners
         self.stack = stack
         self.bin_dir = binaries_dir()
-        self.network = PodNetwork()
+        self.network = ValidatorNetwork()
         self.cluster: LocalCluster | None = None
-        self.kubelet: LocalKubelet | None = None
-        self.operator: LocalOperator | None = None
+        self.node: RealNode | None = None
         self.env = {**os.environ, "PATH": f"{self.bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
     # -- tools ---------------------------------------------------------------------------
@@ -114,7 +105,7 @@ class Demo:
         assert self.cluster is not None
         argv = [_tool(self.bin_dir, tool) or tool, f"--kubeconfig={self.cluster.kubeconfig}", *args]
         result = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, env=self.env, timeout=180
+            argv, input=stdin, capture_output=True, text=True, env=self.env, timeout=360
         )
         if result.returncode != 0:
             raise DemoFailed(f"{tool} {' '.join(args[:3])}: {result.stderr.strip()}")
@@ -125,36 +116,34 @@ class Demo:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def network_and_cluster(self) -> None:
-        self.network.setup()
-        self.stack.callback(self.network.teardown)
-        node = FakeNode(
-            "demo-node",
-            external_ip=self.network.node_ip,
-            internal_ip=self.network.gateway,
-            labels={"topology.kubernetes.io/zone": "demo"},
+    def images(self) -> tuple[Path, ...]:
+        started = time.monotonic()
+        archives = build_local_images(IMAGES, IMAGE_TAG, self.workdir / "images")
+        self.say(
+            f"images {', '.join(IMAGES)} built and saved in {time.monotonic() - started:.0f} s"
         )
+        return archives
+
+    def cluster_and_node(self, images: tuple[Path, ...]) -> None:
         self.cluster = LocalCluster(
             workdir=self.workdir / "cluster",
             bin_dir=self.bin_dir,
-            nodes=(node,),
-            pod_cidr=self.network.bridge_cidr,
+            nodes=(),  # no KWOK node: every pod runs on the real one
+            pod_reachable_ip=node_ip(),
         )
-        self.cluster.start()
         self.stack.callback(self.cluster.stop)
-        self.say(f"control plane up at {self.cluster.server}; node IP {self.network.node_ip}")
-
-    def redis(self) -> str:
-        redis = RedisServer(
-            self.workdir / "redis", persistent=True, extra_bind=self.network.gateway
+        self.cluster.start()
+        self.say(f"control plane up at {self.cluster.server}")
+        self.node = RealNode(cluster=self.cluster, bin_dir=self.bin_dir, images=images)
+        self.stack.callback(self.node.stop)
+        self.node.start()
+        self.say(
+            f"node {NODE_NAME} Ready at {node_ip()} (containerd, kubelet, kube-proxy, CoreDNS)"
         )
-        redis.start()
-        self.stack.callback(redis.stop)
-        url = f"redis://{self.network.gateway}:{redis.port}/0"
-        self.say(f"Redis (append-only) at {url}")
-        return url
 
     def validator(self, neurons_file: Path, mnemonic_file: Path) -> str:
+        self.network.setup()
+        self.stack.callback(self.network.teardown)
         config = self.workdir / "validator.json"
         config.write_text(
             json.dumps(
@@ -172,7 +161,7 @@ class Demo:
         argv = [sys.executable, "-m", "sparket_local_cluster.demo.validator_process", str(config)]
         process = ManagedProcess(
             "validator",
-            self.network.exec_argv(self.network.validator_netns, argv),
+            self.network.exec_argv(argv),
             self.workdir / "logs" / "validator.log",
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -180,73 +169,74 @@ class Demo:
         self.stack.callback(process.stop)
         counters = f"http://{self.network.validator_ip}:{COUNTERS_PORT}/counters"
         process.wait_until(lambda: http_ok(counters, timeout=1), timeout=60, what="validator")
-        self.say(f"validator at {self.network.validator_ip}:{VALIDATOR_PORT}")
+        self.say(
+            f"validator at {self.network.validator_ip}:{VALIDATOR_PORT}, "
+            f"seeing the fleet from {self.network.egress_ip}"
+        )
         return counters
 
-    def chart(self, redis_url: str, neurons_file: Path) -> None:
+    def chart(self, chain: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> None:
+        """The namespace (Pod Security `restricted`), the volumes the claims bind to, then
+        the chart with every image from the node (nothing is pulled)."""
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": NAMESPACE,
+                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+            },
+        }
+        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all([namespace, *volumes]))
+        local = {"pullPolicy": "Never", "tag": IMAGE_TAG}
         values = {
-            "operator": {"replicas": 0, "config": {"statusPollSeconds": 5}},
-            "redis": {"mode": "external", "external": {"url": redis_url}},
+            "operator": {
+                "image": {"repository": "localhost/sparket-operator", **local},
+                # The node has no ExternalIP: the fleet's shared egress IP is set instead.
+                "config": {"egressIP": self.network.egress_ip, "statusPollSeconds": 5},
+                "nodeSelector": {REAL_NODE_LABEL: "true"},
+            },
             "runtime": {
+                "image": {"repository": "localhost/sparket-miner-runtime", "tag": IMAGE_TAG},
+                "pullPolicy": "Never",
                 "config": {
                     "pricing": {"results_source": "none"},  # no internet: priors and lines
-                    "subtensor": {"mock_neurons_file": str(neurons_file)},
+                    "subtensor": {"mock_neurons": chain},
                     "budget": {"expected_colocated": self.count},
-                }
+                },
+            },
+            "redis": {
+                "mode": "bundled",
+                "bundled": {
+                    "image": {"repository": "localhost/sparket-redis", **local},
+                    "persistence": {"enabled": True, "storageClass": STORAGE_CLASS},
+                },
             },
         }
         values_file = self.workdir / "values.yaml"
         values_file.write_text(yaml.safe_dump(values))
         self.helm(
-            "install", RELEASE, str(self.chart_dir), "--namespace", NAMESPACE, "--create-namespace",
-            "--values", str(values_file), "--wait", "--timeout", "120s",
+            "install", RELEASE, str(self.chart_dir), "--namespace", NAMESPACE,
+            "--values", str(values_file), "--wait", "--timeout", "300s",
         )  # fmt: skip
-        self.say(f"helm install {RELEASE} charts/sparket-operator (operator replicas 0)")
+        self.say(f"helm install {RELEASE} charts/sparket-operator: operator and Redis pods Ready")
 
-    def operator_process(self) -> None:
-        """The chart's operator container, run here: its env, the chart ServiceAccount's
-        token; only the probe and metrics ports move to free loopback ones."""
-        manifest = [
-            d
-            for d in yaml.safe_load_all(self.helm("get", "manifest", RELEASE, "-n", NAMESPACE))
-            if d
-        ]
-        (deployment,) = [d for d in manifest if d["kind"] == "Deployment"]
-        pod = deployment["spec"]["template"]["spec"]
-        container = pod["containers"][0]
-        account = pod.get("serviceAccountName", "default")
-        token = self.kubectl(
-            "create", "token", account, "--namespace", NAMESPACE, "--duration", "2h"
-        ).strip()
-        assert self.cluster is not None
-        kubeconfig = token_kubeconfig(
-            self.workdir / "operator.kubeconfig",
-            server=self.cluster.server,
-            ca_cert=self.cluster.pki.ca_cert,
-            token=token,
-            account=account,
-        )
-        self.operator = LocalOperator(
-            kubeconfig=kubeconfig,
-            workdir=self.workdir / "logs",
-            settings=_container_env(container, manifest),
-        )
-        self.stack.callback(self.operator.stop)
-        self.operator.start()
-        self.say(f"operator running as ServiceAccount {NAMESPACE}/{account}")
-
-    def kubelet_thread(self, neurons_file: Path) -> None:
-        assert self.cluster is not None
-        self.kubelet = LocalKubelet(
-            client=self.cluster.client(),
-            network=self.network,
-            workdir=self.workdir / "kubelet",
-            images=_images(self.root),
-            nodes=frozenset(node.name for node in self.cluster.nodes),
-            host_files=frozenset({str(neurons_file)}),  # the simulated chain, for every pod
-        )
-        self.kubelet.start()
-        self.stack.callback(self.kubelet.stop)
+    def keep_pod_logs(self) -> None:
+        """Every pod's containers' logs under `logs/pods`, while the node still has them."""
+        target = self.workdir / "logs" / "pods"
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            pods = json.loads(self.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json"))
+        except DemoFailed as exc:
+            (target / "unavailable.txt").write_text(f"{exc}\n")
+            return
+        for pod in pods["items"]:
+            name = pod["metadata"]["name"]
+            for container in pod["spec"]["containers"]:
+                try:
+                    text = self.kubectl("logs", "-n", NAMESPACE, name, "-c", container["name"])
+                except DemoFailed as exc:
+                    text = f"(no log: {exc})\n"
+                (target / f"{name}.{container['name']}.log").write_text(text)
 
     def wait_for_fleet(self, counters_url: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -260,30 +250,38 @@ class Demo:
             ]
             if len(done) == self.count:
                 return
-            if self.operator is not None and not self.operator.running():
-                raise DemoFailed("the operator exited:\n" + self.operator.log_tail(30))
-            looping = self.kubelet.crash_looping() if self.kubelet is not None else []
-            for container, log_path in looping:
-                raise DemoFailed(f"{container} keeps exiting:\n" + tail(log_path, 15))
+            self._fail_on_crash_loop()
             time.sleep(2)
-        raise DemoFailed(self.diagnosis(counters_url))
+        raise DemoFailed(self.diagnosis())
 
-    def diagnosis(self, counters_url: str) -> str:
+    def _fail_on_crash_loop(self) -> None:
+        pods = json.loads(self.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json"))["items"]
+        for pod in pods:
+            for container in pod.get("status", {}).get("containerStatuses", []):
+                if container.get("restartCount", 0) >= 3:
+                    name = pod["metadata"]["name"]
+                    log = self.kubectl(
+                        "logs", "-n", NAMESPACE, name, "-c", container["name"], "--previous",
+                        "--tail=15",
+                    )  # fmt: skip
+                    raise DemoFailed(f"{name}/{container['name']} keeps exiting:\n{log}")
+
+    def diagnosis(self) -> str:
         lines = ["the fleet did not become Ready with submissions in time"]
         lines.append(self.kubectl("get", "sparketminers,pods", "-n", NAMESPACE, "-o", "wide"))
-        if self.operator is not None:
-            lines.append("operator log:\n" + self.operator.log_tail(20))
-        if self.kubelet is not None:
-            lines += self.kubelet.errors[-5:]
-            for pod in self.kubelet.pods.values():
-                for name, container in pod.containers.items():
-                    lines.append(f"{pod.key[1]}/{name}:\n" + tail(container.process.log_path, 8))
+        lines.append(self.kubectl("get", "events", "-n", NAMESPACE)[-3000:])
+        lines.append(
+            "operator log:\n"
+            + self.kubectl("logs", "-n", NAMESPACE, "-l", OPERATOR_SELECTOR, "--tail=20")
+        )
+        lines.append(f"every pod's log is kept under {self.workdir / 'logs' / 'pods'}")
         return "\n".join(lines)
 
     def run(self, *, interactive: bool) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.network_and_cluster()
-        redis_url = self.redis()
+        archives = self.images()
+        self.cluster_and_node(archives)
+        self.stack.callback(self.keep_pod_logs)  # runs before the node stops
         keys = self.workdir / "keys"
         fleet = make_miners(keys, self.count)
         validator_key = Keypair.create_from_mnemonic(mnemonic := Keypair.generate_mnemonic())
@@ -291,30 +289,28 @@ class Demo:
         mnemonic_file.write_text(mnemonic)
         mnemonic_file.chmod(0o600)
         owner = Keypair.create_from_mnemonic(Keypair.generate_mnemonic()).ss58_address
-        neurons_file = self.workdir / "neurons.json"
-        neurons_file.write_text(
-            json.dumps(
-                neurons(
-                    fleet,
-                    validator=validator_key.ss58_address,
-                    owner=owner,
-                    validator_ip=self.network.validator_ip,
-                    validator_port=VALIDATOR_PORT,
-                    node_ip=self.network.node_ip,
-                )
-            )
+        chain = neurons(
+            fleet,
+            validator=validator_key.ss58_address,
+            owner=owner,
+            validator_ip=self.network.validator_ip,
+            validator_port=VALIDATOR_PORT,
+            node_ip=self.network.egress_ip,
         )
+        neurons_file = self.workdir / "neurons.json"
+        neurons_file.write_text(json.dumps(chain))
         counters_url = self.validator(neurons_file, mnemonic_file)
-        self.chart(redis_url, neurons_file)
-        self.operator_process()
-        self.kubelet_thread(neurons_file)
-        objects = fleet_objects(
+        assert self.node is not None
+        volumes, miners = fleet_objects(
             self.root / "manifests" / "sparketminer.yaml",
             fleet,
             NAMESPACE,
-            self.workdir / "kubelet" / "claims",
+            volumes_dir=self.node.layout.volumes,
+            external_ip=self.network.egress_ip,
+            redis_claim_owner=f"{RELEASE}-redis",
         )
-        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
+        self.chart(chain, volumes)
+        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(miners))
         self.say(f"kubectl apply: {self.count} SparketMiners (one hotkey each), waiting...")
         started = time.monotonic()
         self.wait_for_fleet(counters_url)
@@ -322,23 +318,14 @@ class Demo:
         print(f"\n$ kubectl get sparketminers -n {NAMESPACE}", flush=True)
         print(self.kubectl("get", "sparketminers", "-n", NAMESPACE), flush=True)
         print(_validator_summary(_get_json(counters_url)), flush=True)
+        budget_keys = self.kubectl(
+            "exec", "-n", NAMESPACE, f"{RELEASE}-redis-0", "--", "redis-cli", "dbsize"
+        ).strip()
+        print(f"the bundled Redis holds {budget_keys} fleet budget keys", flush=True)
         if interactive:
             print(f"\nexport KUBECONFIG={self.cluster.kubeconfig if self.cluster else ''}")
             input("The fleet is running. Press Enter to stop everything... ")
-        self.say("stopping everything")
-
-
-def _container_env(container: dict[str, Any], manifest: list[dict[str, Any]]) -> dict[str, str]:
-    """The container's env as the kubelet would set it: `envFrom` ConfigMaps of the
-    release, then `env` values (which win)."""
-    config_maps = {d["metadata"]["name"]: d for d in manifest if d["kind"] == "ConfigMap"}
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        if "configMapRef" not in source:
-            raise DemoFailed(f"envFrom {source}: only ConfigMaps of the release are read")
-        env |= config_maps[source["configMapRef"]["name"]].get("data", {})
-    env |= {var["name"]: var["value"] for var in container.get("env", []) if "value" in var}
-    return env
+        self.say(f"stopping everything (pod logs kept in {self.workdir / 'logs' / 'pods'})")
 
 
 def _ready(miner: dict[str, Any]) -> bool:
@@ -364,7 +351,8 @@ def _validator_summary(counted: dict[str, Any]) -> str:
     ips = counted.get("ips", {})
     penalised = {ip: r for ip, r in ips.items() if r.get("failures") or r.get("violations")}
     return (
-        f"validator counters: {json.dumps(shown)}; IPs with failures or violations: "
+        f"validator counters: {json.dumps(shown)}; requests seen from: "
+        f"{', '.join(counted.get('ips_seen', [])) or 'nowhere'}; IPs with failures or violations: "
         f"{json.dumps(penalised) if penalised else 'none'}"
     )
 

@@ -1,5 +1,6 @@
-"""The demo fleet's objects: wallets as Secrets, pre-bound volumes, SparketMiners built
-from the sample in `manifests/sparketminer.yaml`, and the simulated subnet's neurons."""
+"""The demo fleet's objects: wallets as Secrets, volumes on the node's disk pre-bound to
+the claims (the miners' and the bundled Redis's), SparketMiners built from the sample in
+`manifests/sparketminer.yaml`, and the simulated subnet's neurons."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import yaml
 from sparket_local_cluster.miner_kube_objects import (
     WalletFiles,
     local_storage_class,
+    local_volume,
     new_wallet,
-    prebound_volume,
 )
+from sparket_local_cluster.node.layout import NODE_NAME
+from sparket_local_cluster.node.node import REAL_NODE_LABEL
 
 NETUID = 57
 FIRST_NODE_PORT = 30091
@@ -62,42 +65,61 @@ def neurons(
     ]
 
 
-def sparket_miner(sample: dict[str, Any], miner: DemoMiner, namespace: str) -> dict[str, Any]:
-    """The sample SparketMiner, for this demo hotkey: the simulated chain, a fixed nodePort
-    (the simulated chain lists it), the demo's volumes, no start-up jitter."""
+def sparket_miner(
+    sample: dict[str, Any], miner: DemoMiner, namespace: str, external_ip: str
+) -> dict[str, Any]:
+    """The sample SparketMiner, for this demo hotkey: the simulated chain, on the real node,
+    advertised at the egress IP and a fixed nodePort (the simulated chain lists both), the
+    demo's volume, no start-up jitter."""
     body = copy.deepcopy(sample)
     body["metadata"] = {"name": miner.name, "namespace": namespace}
     spec = body["spec"]
     spec["hotkey"] = miner.wallet.hotkey
     spec["wallet"] = {"secretName": f"{miner.name}-wallet"}
     spec["network"] = {"subtensor": "mock", "netuid": NETUID}
-    spec["axon"] = {**spec.get("axon", {}), "exposure": "NodePort", "nodePort": miner.node_port}
+    spec["axon"] = {
+        **spec.get("axon", {}),
+        "exposure": "NodePort",
+        "nodePort": miner.node_port,
+        "externalIP": external_ip,
+    }
     spec["leagues"] = LEAGUES
     spec["cadence"] = {**spec.get("cadence", {}), "jitterSeconds": 0}
     spec["storage"] = {"size": "1Gi", "storageClassName": STORAGE_CLASS}
+    spec["placement"] = {"nodeSelector": {REAL_NODE_LABEL: "true"}}
     return body
 
 
 def fleet_objects(
-    sample_path: Path, miners: list[DemoMiner], namespace: str, claims_dir: Path
-) -> list[dict[str, Any]]:
-    """Everything to apply for the fleet, Secrets and volumes before the miners."""
+    sample_path: Path,
+    miners: list[DemoMiner],
+    namespace: str,
+    *,
+    volumes_dir: Path,
+    external_ip: str,
+    redis_claim_owner: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What to apply before the chart (the StorageClass, Secrets, and `local` volumes on
+    the node's disk for each miner and for the StatefulSet `redis_claim_owner`), and the
+    SparketMiners to apply after it."""
     sample = next(
         doc
         for doc in yaml.safe_load_all(sample_path.read_text(encoding="utf-8"))
         if doc and doc.get("kind") == "SparketMiner"
     )
-    objects: list[dict[str, Any]] = [local_storage_class(STORAGE_CLASS)]
-    for miner in miners:
-        objects.append(miner.wallet.secret(namespace, f"{miner.name}-wallet"))
-        objects.append(
-            prebound_volume(
-                f"{namespace}-{miner.name}-data",
+    first: list[dict[str, Any]] = [local_storage_class(STORAGE_CLASS)]
+    for owner in [redis_claim_owner, *(miner.name for miner in miners)]:
+        path = volumes_dir / namespace / owner
+        path.mkdir(parents=True, exist_ok=True)
+        first.append(
+            local_volume(
+                f"{namespace}-{owner}-data",
                 namespace=namespace,
-                miner=miner.name,
+                miner=owner,
                 storage_class=STORAGE_CLASS,
-                host_path=str(claims_dir / namespace / f"data-{miner.name}-0"),
+                path=str(path),
+                node=NODE_NAME,
             )
         )
-    objects.extend(sparket_miner(sample, miner, namespace) for miner in miners)
-    return objects
+    first.extend(miner.wallet.secret(namespace, f"{miner.name}-wallet") for miner in miners)
+    return first, [sparket_miner(sample, miner, namespace, external_ip) for miner in miners]

@@ -99,6 +99,25 @@ def cni_conflist(layout: NodeLayout) -> str:
     return json.dumps(conflist, indent=2)
 
 
+def corefile(*, listen_ip: str, kubeconfig: Path, ready_port: int) -> str:
+    """The cluster DNS: Service and pod names of `cluster.local` from the API server, on
+    the node's IP (the kubelet's `clusterDNS`). Nothing is forwarded: tests and the demo
+    dial addresses, never outside names (and this machine has no outside to ask)."""
+    return f""".:53 {{
+    bind {listen_ip}
+    errors
+    ready 127.0.0.1:{ready_port}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }}
+    cache 30
+    loadbalance
+}}
+"""
+
+
 def kubelet_config(layout: NodeLayout, *, ca_cert: Path, node_ip: str, port: int) -> dict[str, Any]:
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -122,6 +141,7 @@ def kubelet_config(layout: NodeLayout, *, ca_cert: Path, node_ip: str, port: int
         "failSwapOn": False,
         "resolvConf": "/etc/resolv.conf",
         "clusterDomain": "cluster.local",
+        "clusterDNS": [node_ip],  # CoreDNS, started by the node before the kubelet
         "maxOpenFiles": 16384,  # the VM's hard cap is 20,000, even for root
         "maxPods": 110,
         "protectKernelDefaults": False,

@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
 
 from sparket_local_services.errors import LocalSetupError
+from sparket_local_services.paths import repo_root
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -114,3 +116,37 @@ def image_names(ctr: Path, socket: Path) -> list[str]:
         check=True,
     )
     return [line for line in listed.stdout.splitlines() if line and not line.startswith("sha256:")]
+
+
+def build_local_images(targets: tuple[str, ...], tag: str, out_dir: Path) -> tuple[Path, ...]:
+    """Build `targets` with the project's own script (tools/images/build-local.sh), tagged
+    `localhost/sparket-<target>:<tag>`, and save each as an archive for a node to import
+    (there is no registry to pull from)."""
+    script = repo_root() / "tools" / "images" / "build-local.sh"
+    built = subprocess.run(
+        ["bash", str(script), *targets],
+        env={**os.environ, "SPARKET_IMAGE_TAG": tag},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if built.returncode != 0:
+        last = (built.stderr.strip() or built.stdout.strip()).splitlines()[-5:]
+        raise LocalSetupError(f"building images {' '.join(targets)}: " + " | ".join(last))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    archives = []
+    for target in targets:
+        archive = out_dir / f"{target}.tar"
+        archive.unlink(missing_ok=True)
+        saved = subprocess.run(
+            ["podman", "save", "-o", str(archive), f"localhost/sparket-{target}:{tag}"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if saved.returncode != 0:
+            raise LocalSetupError(f"podman save of {target}: {saved.stderr.strip()}")
+        archives.append(archive)
+    return tuple(archives)

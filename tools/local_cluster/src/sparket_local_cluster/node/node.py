@@ -1,10 +1,11 @@
 """`RealNode`: one real worker node joined to a running `LocalCluster`.
 
 Start: preflight (root, runc, iptables, binaries) -> snapshot the host state it will change
--> CNI config -> containerd -> the sandbox image and the given image archives -> kubelet
+-> CNI config -> containerd -> the sandbox image and the given image archives -> CoreDNS
+(the cluster DNS, on the node's IP) -> kubelet
 (client cert `system:node:sparket-node`) until the Node is Ready -> kube-proxy. Stop, in the
 order that leaves nothing behind: kubelet -> every pod sandbox through CRI (so CNI releases
-its addresses and rules) -> kube-proxy and its rules -> containerd -> leftover shims and
+its addresses and rules) -> kube-proxy and its rules -> containerd and CoreDNS -> leftover shims and
 container processes -> cgroups -> mounts (before any directory is removed: a volume's bind
 mount must never be walked into) -> links -> iptables chains -> sysctls -> directories.
 """
@@ -26,6 +27,7 @@ from sparket_local_cluster.node import host
 from sparket_local_cluster.node.config import (
     cni_conflist,
     containerd_config,
+    corefile,
     kube_proxy_config,
     kubelet_config,
 )
@@ -51,6 +53,7 @@ NODE_BINARIES = (
     "cni/host-local",
     "cni/portmap",
     "cni/loopback",
+    "coredns",
 )
 HOST_TOOLS = ("iptables-save", "iptables-restore", "ip", "umount", "mount")
 REAL_NODE_LABEL = "sparket.dev/real-node"
@@ -131,6 +134,7 @@ class RealNode:
             self._prepare_dirs()
             self._start_containerd(timeout)
             self._load_images()
+            self._start_cluster_dns(timeout)
             self._start_kubelet(timeout)
             self._start_kube_proxy(timeout)
         except BaseException:
@@ -191,6 +195,26 @@ class RealNode:
             self.image_names = import_images(ctr, socket, archive)
         if PAUSE_IMAGE not in self.image_names:
             raise StartupFailed(f"containerd did not list {PAUSE_IMAGE} after its import")
+
+    def _start_cluster_dns(self, timeout: float) -> None:
+        """CoreDNS on the node's IP, port 53: pods resolve Service names (the chart's
+        bundled Redis is `redis://<release>-redis.<namespace>.svc`). It reads the API with
+        the cluster's admin credentials: a local tool's shortcut, not a production RBAC."""
+        ready = free_port()
+        config = self.layout.config_dir / "Corefile"
+        config.write_text(
+            corefile(listen_ip=node_ip(), kubeconfig=self.cluster.kubeconfig, ready_port=ready)
+        )
+        process = ManagedProcess(
+            "coredns", [str(self._bin("coredns")), "-conf", str(config)], self._log("coredns")
+        )
+        process.start()
+        self.processes.append(process)
+        process.wait_until(
+            lambda: http_ok(f"http://127.0.0.1:{ready}/ready"),
+            timeout=timeout,
+            what=f"CoreDNS on {node_ip()}:53 (is port 53 there taken?)",
+        )
 
     def _start_kubelet(self, timeout: float) -> None:
         pki, certs = self.cluster.pki, self.layout.data / "pki"
@@ -289,9 +313,10 @@ class RealNode:
                 timeout=60,
                 check=False,
             )
-        containerd = self._process("containerd")
-        if containerd is not None:
-            containerd.stop()
+        for name in ("containerd", "coredns"):
+            daemon = self._process(name)
+            if daemon is not None:
+                daemon.stop()
         self.processes.clear()
         self._kill_leftover_processes()
         for cgroup in host.kubepods_cgroups():

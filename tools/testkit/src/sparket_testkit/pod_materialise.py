@@ -1,12 +1,12 @@
 """Lay out a pod's volumes in a directory, as a kubelet would mount them.
 
-Used by the operator/runtime contract test and by the demo's local kubelet: a container
-is started on this machine with its own args and env, its volumes filled from the pod spec
-(ConfigMap and Secret items with their modes, emptyDirs, claims as directories that
-outlive the pod). Without a container runtime there is no mount namespace, so every
-absolute pod path under a mount, in env values and in YAML config files, is moved to where
-that volume lives here; paths under no mount are reported (they would be on the pod's
-read-only root filesystem).
+Used by the operator/runtime contract tests, which run the runtime as a process with the
+pod's args and env, in seconds and without a node (the real node runs the same pod spec in
+tests/real_node and the demo): its volumes are filled from the pod spec (ConfigMap and
+Secret items with their modes, emptyDirs, claims as directories that outlive the pod).
+Without a container runtime there is no mount namespace, so every absolute pod path under a
+mount, in env values and in YAML config files, is moved to where that volume lives here;
+paths under no mount are reported (they would be on the pod's read-only root filesystem).
 """
 
 from __future__ import annotations
