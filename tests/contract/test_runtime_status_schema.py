@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from miner_runtime.chain.client import StandingTerms
+from miner_runtime.chain.standing import read_standing
 from miner_runtime.chain.sync import ChainSnapshot
 from miner_runtime.observability.status import AxonStatus, BudgetStoreStatus, RuntimeStatus
 from miner_runtime.observability.status_example import MINING
@@ -142,6 +144,11 @@ def _build(snapshot: ChainSnapshot | None, work: WorkStatus, pauses: dict[str, P
         own_pauses=pauses,
         pricing=EngineCondition(engine="builtin", detail={"fitted_at": None}),
         budget_store=BudgetStoreStatus(shared=True, degraded=False, reason=None),
+        standing=(
+            None
+            if snapshot is None
+            else read_standing(snapshot, StandingTerms(360, 5000, snapshot.block - 10), None)
+        ),
         now=NOW,
     )
     # Over the wire and back, as the operator's poller gets it.

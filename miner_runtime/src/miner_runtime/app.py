@@ -182,6 +182,9 @@ class MinerApp:
         if snapshot is None:
             return False, "chain not synced yet"
         if snapshot.own_uid is None:
+            standing = self.services.chain.standing
+            if standing is not None and standing.deregistered:
+                return False, f"deregistered: {standing.deregistered_reason}"
             return False, "hotkey not registered"
         return True, "mining"
 
@@ -215,5 +218,6 @@ class MinerApp:
                 # unreachable, or auth / tls: refused, the configuration is at fault
                 reason=degraded_reason(s.coordinator),
             ),
+            standing=s.chain.standing,
             now=now,
         )

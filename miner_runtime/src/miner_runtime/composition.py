@@ -18,6 +18,7 @@ import httpx
 from miner_runtime.app import MinerApp, Services
 from miner_runtime.budget.factory import coordinator_from_settings
 from miner_runtime.chain.client import ChainClient
+from miner_runtime.chain.standing import Standing
 from miner_runtime.chain.sync import ChainSnapshot, ChainSync
 from miner_runtime.chain.watch import ChainWatch
 from miner_runtime.errors import ConfigError
@@ -117,7 +118,7 @@ async def compose(
     watch = ChainWatch(
         ChainSync(chain, own_hotkey=hotkey, serve_retry_seconds=SERVE_RETRY_SECONDS),
         advertised=settings.axon.advertised,
-        observe=lambda snapshot: _count_chain(metrics, snapshot),
+        observe=lambda snapshot, standing: _count_chain(metrics, snapshot, standing),
     )
     loops = _loops(
         settings,
@@ -219,9 +220,18 @@ def _axon(
     )
 
 
-def _count_chain(metrics: RuntimeMetrics, snapshot: ChainSnapshot) -> None:
+def _count_chain(metrics: RuntimeMetrics, snapshot: ChainSnapshot, standing: Standing) -> None:
     metrics.registered.set(1 if snapshot.own_uid is not None else 0)
     metrics.validators.labels("permitted").set(len(snapshot.validators))
+    # The standing's gauges; a value not known now is left at its last reading.
+    metrics.deregistered.set(1 if standing.deregistered else 0)
+    metrics.incentive.set(standing.incentive)
+    metrics.consensus.set(standing.consensus)
+    if standing.emission_per_day is not None:
+        metrics.emission_per_day.set(standing.emission_per_day)
+    if standing.immunity_blocks_left is not None:
+        metrics.immunity_blocks_left.set(standing.immunity_blocks_left)
+    metrics.standing_block.set(standing.block)
 
 
 def _outcome_sources(settings: Settings, built: Pricing, stores: Stores) -> OutcomeSource:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from miner_runtime.chain.standing import Standing
 from miner_runtime.chain.sync import ChainSnapshot
 from miner_runtime.observability.status import (
     AxonStatus,
     BudgetStoreStatus,
+    ChainStandingStatus,
     CycleStatus,
     GamesStatus,
     MarketsStatus,
@@ -38,6 +40,7 @@ def build_status(
     own_pauses: Mapping[str, Pause],
     pricing: EngineCondition,
     budget_store: BudgetStoreStatus,
+    standing: Standing | None,
     now: dt.datetime,
 ) -> RuntimeStatus:
     """The whole document. `own_pauses`: this hotkey's own pause per validator (a fleet
@@ -74,6 +77,27 @@ def build_status(
         outcomes_sent=work.outcomes_sent,
         pricing=pricing_status(pricing, quotes_dropped=work.quotes_dropped),
         budget_store=budget_store,
+        chain=None if standing is None else standing_status(standing, now),
+    )
+
+
+def standing_status(standing: Standing, now: dt.datetime) -> ChainStandingStatus:
+    return ChainStandingStatus(
+        uid=standing.uid,
+        incentive=round(standing.incentive, 6),
+        consensus=round(standing.consensus, 6),
+        emission_tao_per_tempo=round(standing.emission_per_tempo, 9),
+        emission_tao_per_day=(
+            None if standing.emission_per_day is None else round(standing.emission_per_day, 9)
+        ),
+        stake=standing.stake,
+        registered_at_block=standing.registered_at_block,
+        immunity_blocks_left=standing.immunity_blocks_left,
+        block=standing.block,
+        read_at=standing.read_at,
+        age_seconds=round(max(0.0, (now - standing.read_at).total_seconds()), 3),
+        deregistered_at=standing.deregistered_at,
+        deregistered_reason=standing.deregistered_reason,
     )
 
 

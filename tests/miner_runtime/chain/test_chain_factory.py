@@ -61,6 +61,9 @@ def _expected(seed: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "ip": n.get("ip", "0.0.0.0"),
             "port": n.get("port", 0),
             "stake": n.get("stake", 0.0),
+            "incentive": n.get("incentive", 0.0),
+            "consensus": n.get("consensus", 0.0),
+            "emission": n.get("emission", 0.0),
         }
         for uid, n in enumerate(seed)
     ]

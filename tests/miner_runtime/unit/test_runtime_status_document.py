@@ -60,6 +60,7 @@ def document(
         own_pauses=pauses or {},
         pricing=pricing,
         budget_store=BudgetStoreStatus(shared=False, degraded=False, reason=None),
+        standing=None,
         now=NOW,
     )
 

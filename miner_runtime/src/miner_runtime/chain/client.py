@@ -13,6 +13,7 @@ synchronous like bittensor itself; `ChainSync` calls them through `asyncio.to_th
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,6 +30,9 @@ from miner_runtime.errors import MinerRuntimeError
 from miner_runtime.validator_client.selection import NeuronView
 
 AXON_PROTOCOL = 4  # what `serve_axon_extrinsic` publishes (plain HTTP axon)
+U16_MAX = 65535  # the chain stores incentive and consensus as u16 fractions
+RAO_PER_TAO = 1_000_000_000
+REGISTRATION_BLOCKS = "BlockAtRegistration"  # the chain's storage item; the mock has none
 
 # What a sync substrate call raises when the node is unreachable or answers with an error.
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -51,6 +55,16 @@ class ServeError(ChainError):
     """`serve_axon` was refused or not sent (rate limit, unregistered hotkey, bad IP, ...)."""
 
 
+@dataclass(frozen=True)
+class StandingTerms:
+    """The subnet terms a hotkey's standing is read against: blocks per epoch, the
+    immunity a new registration gets, and the block our uid was registered at."""
+
+    tempo: int
+    immunity_period: int
+    registered_at_block: int | None  # None: not known (or not registered)
+
+
 class ChainClient(Protocol):
     """What the runtime asks of the chain, for one netuid and one hotkey."""
 
@@ -64,6 +78,10 @@ class ChainClient(Protocol):
 
     def serve_axon(self, ip: str, port: int) -> None:
         """Publish ip:port as our hotkey's axon; raises `ServeError` when not accepted."""
+        ...
+
+    def standing_terms(self, uid: int) -> StandingTerms:
+        """The subnet's tempo and immunity period, and when `uid` was registered."""
         ...
 
 
@@ -109,6 +127,24 @@ class SubtensorChain:
                 f"reading the current block failed: {_one_line(exc)}"
             ) from exc
 
+    def standing_terms(self, uid: int) -> StandingTerms:
+        try:
+            tempo = self._subtensor.tempo(self._netuid)
+            immunity = self._subtensor.immunity_period(self._netuid)
+            registered = self._subtensor.query_subtensor(
+                "BlockAtRegistration", params=[self._netuid, uid]
+            )
+        except TRANSPORT_ERRORS as exc:
+            raise ChainUnavailableError(
+                f"reading the terms of netuid {self._netuid} failed: {_one_line(exc)}"
+            ) from exc
+        value = getattr(registered, "value", registered)
+        return StandingTerms(
+            tempo=int(tempo or 0),
+            immunity_period=int(immunity or 0),
+            registered_at_block=None if value is None else int(value),
+        )
+
     def serve_axon(self, ip: str, port: int) -> None:
         axon = _AdvertisedAxon(wallet=self._wallet, external_ip=ip, external_port=port)
         try:
@@ -145,10 +181,18 @@ class MockChain:
     current block, after rejecting an unregistered hotkey or an unspecified IP.
     """
 
-    def __init__(self, *, netuid: int, hotkey_ss58: str, subtensor: Any | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        netuid: int,
+        hotkey_ss58: str,
+        subtensor: Any | None = None,
+        before_read: Callable[[MockChain], None] | None = None,
+    ) -> None:
         self._netuid = netuid
         self._hotkey = hotkey_ss58
         self._subtensor = MockSubtensor() if subtensor is None else subtensor
+        self._before_read = before_read  # e.g. re-seeding from a changed neurons file
 
     @property
     def subtensor(self) -> Any:
@@ -162,12 +206,26 @@ class MockChain:
     # ChainClient
 
     def neurons(self) -> list[NeuronView]:
+        if self._before_read is not None:
+            self._before_read(self)
         if not self.subnet_exists():
             return []  # as a real chain answers for an unknown netuid
         return to_views(self._subtensor.neurons(self._netuid))
 
     def block(self) -> int:
         return int(self._subtensor.get_current_block())
+
+    def standing_terms(self, uid: int) -> StandingTerms:
+        registered = self._state.get(REGISTRATION_BLOCKS, {}).get(self._netuid, {}).get(uid)
+        return StandingTerms(
+            tempo=int(self._subtensor._get_most_recent_storage(self._state["Tempo"][self._netuid])),
+            immunity_period=int(
+                self._subtensor._get_most_recent_storage(
+                    self._state["ImmunityPeriod"][self._netuid]
+                )
+            ),
+            registered_at_block=registered,
+        )
 
     def serve_axon(self, ip: str, port: int) -> None:
         if self.uid_of(self._hotkey) is None:
@@ -200,7 +258,7 @@ class MockChain:
         if not self.subnet_exists():
             return None
         history = self._state["Uids"][self._netuid].get(hotkey_ss58)
-        if not history:
+        if not history or history[max(history)] is None:  # None: deregistered
             return None
         return int(history[max(history)])  # keyed by the block the uid was assigned
 
@@ -223,11 +281,45 @@ class MockChain:
                 self._netuid, hotkey_ss58, coldkey_ss58, stake=float(stake)
             )
         )
+        self._record_registration(uid)
         if validator_permit:
             self.set_validator_permit(uid, True)
         if axon is not None:
             self.set_axon(hotkey_ss58, *axon)
         return uid
+
+    def _record_registration(self, uid: int) -> None:
+        """What the chain keeps as `BlockAtRegistration` (the mock keeps nothing)."""
+        blocks = self._state.setdefault(REGISTRATION_BLOCKS, {}).setdefault(self._netuid, {})
+        blocks[uid] = int(self._subtensor.block_number)
+
+    def replace(self, old_hotkey: str, hotkey_ss58: str, coldkey_ss58: str) -> int:
+        """Deregister `old_hotkey` the way a full subnet does: a new registration takes its
+        uid, with a fresh standing (no axon, no incentive, no emission)."""
+        uid = self.uid_of(old_hotkey)
+        if uid is None:
+            raise ValueError(f"hotkey {old_hotkey} is not registered")
+        if self.uid_of(hotkey_ss58) is not None:
+            raise ValueError(f"hotkey {hotkey_ss58} is already registered")
+        block = int(self._subtensor.block_number)
+        self._state["Uids"][self._netuid][old_hotkey][block] = None
+        self._state["Uids"][self._netuid][hotkey_ss58] = {block: uid}
+        self._state["Keys"][self._netuid][uid][block] = hotkey_ss58
+        self._state["Owner"][hotkey_ss58] = {block: coldkey_ss58}
+        self._state["Stake"][hotkey_ss58] = {coldkey_ss58: {block: 0}}
+        self.set_standing(uid, incentive=0.0, consensus=0.0, emission=0.0)
+        self._record_registration(uid)
+        return uid
+
+    def set_standing(
+        self, uid: int, *, incentive: float, consensus: float, emission: float
+    ) -> None:
+        """The epoch's result for `uid`, stored as the chain stores it (u16 fractions,
+        emission in RAO per tempo)."""
+        block = int(self._subtensor.block_number)
+        self._state["Incentive"][self._netuid][uid][block] = round(incentive * U16_MAX)
+        self._state["Consensus"][self._netuid][uid][block] = round(consensus * U16_MAX)
+        self._state["Emission"][self._netuid][uid][block] = round(emission * RAO_PER_TAO)
 
     def set_validator_permit(self, uid: int, permitted: bool) -> None:
         self._state["ValidatorPermit"][self._netuid][uid][self._subtensor.block_number] = permitted

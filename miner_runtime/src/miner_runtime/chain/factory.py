@@ -6,10 +6,18 @@ With `subtensor.network: mock` the runtime runs against bittensor's in-process
 JSON list of neurons registered at start-up.
 
     [{"hotkey": "5F...", "coldkey": "5G...", "stake": 1000.0,
-      "validator_permit": true, "ip": "127.0.0.1", "port": 30101}]
+      "validator_permit": true, "ip": "127.0.0.1", "port": 30101,
+      "incentive": 0.02, "consensus": 0.02, "emission": 0.41}]
 
 `stake` (TAO), `validator_permit`, `ip` and `port` are optional; `ip` and `port` come
-together (absent: the neuron serves no axon).
+together (absent: the neuron serves no axon). `incentive` and `consensus` (0..1) and
+`emission` (TAO per tempo) are the last epoch's result for the neuron. `replaces: "5H..."`
+registers the neuron into that hotkey's uid, which is how a hotkey is deregistered on a full
+subnet.
+
+The file is read again whenever it changes (on the next chain sync), so a test or a demo can
+move standings and deregister a hotkey while the runtime runs; a neuron no longer listed
+stays as it was.
 """
 
 from __future__ import annotations
@@ -57,11 +65,15 @@ class MockNeuron(BaseModel):
     validator_permit: bool = False
     ip: str | None = None
     port: int | None = Field(default=None, ge=0, le=65535)
+    incentive: float = Field(default=0.0, ge=0.0, le=1.0)
+    consensus: float = Field(default=0.0, ge=0.0, le=1.0)
+    emission: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)  # TAO per tempo
+    replaces: str | None = None  # the hotkey whose uid this registration takes
 
-    @field_validator("hotkey", "coldkey")
+    @field_validator("hotkey", "coldkey", "replaces")
     @classmethod
-    def _ss58(cls, value: str) -> str:
-        if not is_valid_ss58_address(value):
+    def _ss58(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_ss58_address(value):
             raise ValueError("not an SS58 address")
         return value
 
@@ -136,11 +148,17 @@ def load_mock_neurons(path: Path) -> list[MockNeuron]:
 
 
 def seed_mock_chain(chain: MockChain, neurons: Iterable[MockNeuron]) -> list[int]:
-    """Register every listed neuron not registered yet; the uids, in file order."""
+    """Register every listed neuron not registered yet (into the uid of the hotkey it
+    `replaces`, when that one is registered), and set every listed neuron's standing; the
+    uids, in file order."""
     uids = []
     for neuron in neurons:
         uid = chain.uid_of(neuron.hotkey)
-        if uid is None:
+        if uid is None and neuron.replaces and chain.uid_of(neuron.replaces) is not None:
+            uid = chain.replace(neuron.replaces, neuron.hotkey, neuron.coldkey)
+            if neuron.axon is not None:
+                chain.set_axon(neuron.hotkey, *neuron.axon)
+        elif uid is None:
             uid = chain.register(
                 neuron.hotkey,
                 neuron.coldkey,
@@ -148,8 +166,41 @@ def seed_mock_chain(chain: MockChain, neurons: Iterable[MockNeuron]) -> list[int
                 validator_permit=neuron.validator_permit,
                 axon=neuron.axon,
             )
+        chain.set_standing(
+            uid, incentive=neuron.incentive, consensus=neuron.consensus, emission=neuron.emission
+        )
         uids.append(uid)
     return uids
+
+
+class NeuronsFileWatch:
+    """Re-seeds the mock chain from `subtensor.mock_neurons_file` when the file changes.
+
+    Called before each read of the neurons; a file that cannot be read or parsed now is
+    a `ChainUnavailableError` (the runtime keeps its last snapshot), as a node that cannot
+    be reached would be."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stamp = self._stat()  # what the start-up seed read
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            stat = self._path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def __call__(self, chain: MockChain) -> None:
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return
+        try:
+            neurons = load_mock_neurons(self._path)
+        except ConfigError as exc:
+            raise ChainUnavailableError(f"the simulated chain: {exc}") from None
+        seed_mock_chain(chain, neurons)
+        self._stamp = stamp
 
 
 def chain_from_settings(settings: Settings, hotkey_ss58: str, wallet: Any) -> ChainClient:
@@ -168,7 +219,12 @@ def chain_from_settings(settings: Settings, hotkey_ss58: str, wallet: Any) -> Ch
         ) + (
             parse_mock_neurons(subtensor.mock_neurons) if subtensor.mock_neurons is not None else []
         )
-        chain = MockChain(netuid=subtensor.netuid, hotkey_ss58=hotkey_ss58)
+        watch = (
+            NeuronsFileWatch(subtensor.mock_neurons_file)
+            if subtensor.mock_neurons_file is not None
+            else None
+        )
+        chain = MockChain(netuid=subtensor.netuid, hotkey_ss58=hotkey_ss58, before_read=watch)
         chain.create_subnet()
         seed_mock_chain(chain, neurons)
         return chain

@@ -46,6 +46,9 @@ def to_view(neuron: Any) -> NeuronView:
         ip=UNSERVED_IP if axon is None else dotted_ip(axon.ip),
         port=0 if axon is None else int(axon.port),
         stake=stake_in_tao(neuron.stake),
+        incentive=float(neuron.incentive),
+        consensus=float(neuron.consensus),
+        emission=float(neuron.emission),
     )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from miner_runtime.chain.client import ChainClient, ServeError
+from miner_runtime.chain.client import ChainClient, ServeError, StandingTerms
 from miner_runtime.logs import log_event
 from miner_runtime.validator_client.selection import NeuronView, select_validators
 
@@ -225,6 +225,11 @@ class ChainSync:
             self._snapshot = with_own_axon(snapshot, advertised)
             log_event(logger, "axon_served", ip=ip, port=port, uid=snapshot.own_uid)
             return ServeOutcome(ServeStatus.SERVED, advertised)
+
+    async def standing_terms(self, uid: int) -> StandingTerms:
+        """The subnet terms our standing is read against (`ChainUnavailableError` when the
+        chain cannot be read)."""
+        return await asyncio.to_thread(self._client.standing_terms, uid)
 
     async def _refresh_locked(self) -> ChainSnapshot:
         block, neurons = await asyncio.to_thread(self._read)

@@ -1,8 +1,10 @@
-"""The chain loop: keeps the latest snapshot (registration, validators) and our axon served.
+"""The chain loop: keeps the latest snapshot (registration, validators), our standing
+(`chain.standing`), and our axon served.
 
 Every other loop reads the chain through this object: `ready` is set after the first
 sync attempt that succeeded, and `validators()` is empty while the hotkey is unregistered
-(an unregistered hotkey has nothing to send to anyone).
+(an unregistered hotkey has nothing to send to anyone: a deregistered one stops sending
+at the sync that finds it gone, as the validator would refuse it from then on).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
-from miner_runtime.chain.client import ChainError
+from miner_runtime.chain.client import ChainError, StandingTerms
+from miner_runtime.chain.standing import Standing, read_standing, worth_logging
 from miner_runtime.chain.sync import ChainSnapshot, ChainSync, ServeStatus
 from miner_runtime.logs import log_event
 from miner_runtime.pacing import Pacer
@@ -19,7 +22,7 @@ from miner_runtime.validator_client.selection import NeuronView
 
 logger = logging.getLogger(__name__)
 
-SnapshotObserver = Callable[[ChainSnapshot], None]
+SnapshotObserver = Callable[[ChainSnapshot, Standing], None]
 
 
 class ChainWatch:
@@ -28,11 +31,13 @@ class ChainWatch:
         sync: ChainSync,
         *,
         advertised: tuple[str, int],
-        observe: SnapshotObserver = lambda _snapshot: None,
+        observe: SnapshotObserver = lambda _snapshot, _standing: None,
     ) -> None:
         self.sync = sync
         self.advertised = advertised
         self.snapshot: ChainSnapshot | None = None  # None until the first sync succeeds
+        self.standing: Standing | None = None  # None until the first sync succeeds
+        self._terms: StandingTerms | None = None  # the last terms read
         self.served = False
         self.ready = asyncio.Event()
         self._observe = observe
@@ -59,7 +64,7 @@ class ChainWatch:
             return
         was_registered = self.registered
         self.snapshot = snapshot
-        self._observe(snapshot)
+        self._observe(snapshot, await self._update_standing(snapshot))
         if self.registered != was_registered or not self.ready.is_set():
             log_event(
                 logger,
@@ -71,6 +76,39 @@ class ChainWatch:
         if self.registered:
             await self._ensure_served()
         self.ready.set()
+
+    async def _update_standing(self, snapshot: ChainSnapshot) -> Standing:
+        if snapshot.own_uid is not None:
+            try:
+                self._terms = await self.sync.standing_terms(snapshot.own_uid)
+            except ChainError as exc:
+                # The last terms stay: immunity and per-day emission from the last read.
+                log_event(logger, "chain_terms_failed", logging.WARNING, error=str(exc))
+        previous, standing = self.standing, read_standing(snapshot, self._terms, self.standing)
+        self.standing = standing
+        if standing.deregistered and not (previous is not None and previous.deregistered):
+            log_event(
+                logger,
+                "miner_deregistered",
+                logging.ERROR,
+                reason=standing.deregistered_reason,
+                block=standing.block,
+            )
+        elif worth_logging(previous, standing):
+            log_event(
+                logger,
+                "chain_standing",
+                uid=standing.uid,
+                incentive=round(standing.incentive, 6),
+                emission_tao_per_day=(
+                    None
+                    if standing.emission_per_day is None
+                    else round(standing.emission_per_day, 6)
+                ),
+                immunity_blocks_left=standing.immunity_blocks_left,
+                block=standing.block,
+            )
+        return standing
 
     async def _ensure_served(self) -> None:
         outcome = await self.sync.ensure_served(self.advertised)

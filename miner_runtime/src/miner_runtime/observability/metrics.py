@@ -92,6 +92,36 @@ class RuntimeMetrics:
             "1 when our hotkey is registered on the subnet",
             registry=self.registry,
         )
+        self.deregistered = Gauge(
+            "sparket_miner_deregistered",
+            "1 after our hotkey was found gone from the subnet it was registered on",
+            registry=self.registry,
+        )
+        self.incentive = Gauge(
+            "sparket_miner_incentive",
+            "Our incentive at the last epoch (0..1; 0 while not registered)",
+            registry=self.registry,
+        )
+        self.consensus = Gauge(
+            "sparket_miner_consensus",
+            "Our consensus at the last epoch (0..1)",
+            registry=self.registry,
+        )
+        self.emission_per_day = Gauge(
+            "sparket_miner_emission_tao_per_day",
+            "Our emission, TAO a day at the last epoch's rate",
+            registry=self.registry,
+        )
+        self.immunity_blocks_left = Gauge(
+            "sparket_miner_immunity_blocks_left",
+            "Blocks before our registration's immunity ends (0: ended)",
+            registry=self.registry,
+        )
+        self.standing_block = Gauge(
+            "sparket_miner_chain_standing_block",
+            "The block our standing was last read at (its age shows as it stops moving)",
+            registry=self.registry,
+        )
         self.quotes_dropped = Counter(
             "sparket_miner_pricing_quotes_dropped",
             "Quotes from the pricing engine that failed validation and were not sent",

@@ -144,6 +144,38 @@ class BudgetStoreStatus(_Status):
     )
 
 
+class ChainStandingStatus(_Status):
+    """Our standing on the subnet at the last chain read: is this hotkey earning?"""
+
+    uid: int | None = Field(description="Our uid at that read; null: not registered.")
+    incentive: float = Field(description="Incentive at the last epoch (0..1).")
+    consensus: float = Field(description="Consensus at the last epoch (0..1).")
+    emission_tao_per_tempo: float = Field(description="Emission at the last epoch, TAO.")
+    emission_tao_per_day: float | None = Field(
+        description="Emission a day at the last epoch's rate, TAO; null: the subnet's tempo "
+        "could not be read."
+    )
+    stake: float = Field(description="Stake on our hotkey, TAO.")
+    registered_at_block: int | None = Field(
+        description="The block our uid was registered at; null: not known."
+    )
+    immunity_blocks_left: int | None = Field(
+        description="Blocks before our immunity from pruning ends (0: ended); null: not known."
+    )
+    block: int = Field(description="The block of that read.")
+    read_at: IsoTime = Field(description="When the chain was read.")
+    age_seconds: float = Field(
+        description="Seconds since that read: the standing is that old (the chain could not "
+        "be read since, or the next sync is not due)."
+    )
+    deregistered_at: IsoTime | None = Field(
+        description="When a read first found our registered hotkey gone; null: not deregistered."
+    )
+    deregistered_reason: str | None = Field(
+        description="Why we count as deregistered (e.g. the uid's new holder); null: we do not."
+    )
+
+
 class RuntimeStatus(_Status):
     """What one miner runtime (one hotkey) reports about itself at `GET /status`."""
 
@@ -164,3 +196,6 @@ class RuntimeStatus(_Status):
     outcomes_sent: int = Field(description="Outcomes submitted since start.")
     pricing: PricingStatus
     budget_store: BudgetStoreStatus
+    chain: ChainStandingStatus | None = Field(
+        description="Our standing on the subnet; null: the chain has not been read yet."
+    )

@@ -12,6 +12,7 @@ import datetime as dt
 from miner_runtime.observability.status import (
     AxonStatus,
     BudgetStoreStatus,
+    ChainStandingStatus,
     CycleStatus,
     GamesStatus,
     MarketsStatus,
@@ -89,8 +90,23 @@ MINING = RuntimeStatus(
         quotes_dropped=0,
     ),
     budget_store=BudgetStoreStatus(shared=True, degraded=False, reason=None),
+    chain=ChainStandingStatus(
+        uid=17,
+        incentive=0.012345,
+        consensus=0.011,
+        emission_tao_per_tempo=0.0415,
+        emission_tao_per_day=0.823967,
+        stake=12.5,
+        registered_at_block=4_990_000,
+        immunity_blocks_left=0,
+        block=5_000_000,
+        read_at=_AT - dt.timedelta(seconds=40),
+        age_seconds=40.0,
+        deregistered_at=None,
+        deregistered_reason=None,
+    ),
 )
-"""A registered runtime at work; one validator paused (rate limited)."""
+"""A registered runtime at work and earning; one validator paused (rate limited)."""
 
 STARTING = RuntimeStatus(
     hotkey=HOTKEY,
@@ -118,6 +134,7 @@ STARTING = RuntimeStatus(
         quotes_dropped=0,
     ),
     budget_store=BudgetStoreStatus(shared=False, degraded=False, reason=None),
+    chain=None,
 )
 """A runtime just started: the chain not synced yet, nothing sent (every null shown)."""
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class NeuronView:
-    """The metagraph facts selection needs about one neuron (built from a sync)."""
+    """The metagraph facts the runtime needs about one neuron (built from a sync): what
+    validator selection reads, and our own standing (incentive, consensus, emission)."""
 
     uid: int
     hotkey: str
@@ -21,6 +22,9 @@ class NeuronView:
     ip: str
     port: int
     stake: float = 0.0
+    incentive: float = 0.0  # 0..1, the share of the subnet's miner emission
+    consensus: float = 0.0  # 0..1
+    emission: float = 0.0  # TAO per tempo (NeuronInfo.emission)
 
 
 def serves_axon(neuron: NeuronView) -> bool:
