@@ -28,7 +28,12 @@ from miner_runtime.status_builder import build_status
 from miner_runtime.submission.backoff import Pause
 from miner_runtime.submission.status import WorkStatus
 from miner_runtime.validator_client.selection import NeuronView
-from sparket_operator.reconcile.runtime_report import READS, RuntimeReport, parse_status
+from sparket_operator.reconcile.runtime_report import (
+    READS,
+    ChainReport,
+    RuntimeReport,
+    parse_status,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "runtime-status.schema.json"
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
@@ -188,6 +193,8 @@ def test_a_runtime_at_work_reads_as_its_facts() -> None:
         rejected_1h=1,
         last_submission_at=(NOW - dt.timedelta(minutes=3)).isoformat(),
         throttled_by=("5HGjWAeF: rate_limited", "5FLSigC9: paused: cooldown"),
+        # The snapshot lists validators only, not our own neuron: no standing of ours.
+        chain=ChainReport(uid=None, emission_per_day=0.0, block=100, read_at=NOW.isoformat()),
     )
 
 

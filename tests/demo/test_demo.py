@@ -98,15 +98,19 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
     table = output[output.index("$ kubectl get sparketminers") :]
     header, *rows = [line for line in table.splitlines()[1:] if line.strip()][:4]
     assert header.split()[:10] == [
-        "NAME", "READY", "PHASE", "HOTKEY", "UID", "ENDPOINT", "EGRESS", "VALIDATORS",
+        "NAME", "READY", "PHASE", "HOTKEY", "UID", "INCENTIVE", "EMISSION/DAY", "VALIDATORS",
         "SUBMITTED-1H", "AGE",
     ]  # fmt: skip
     egress_ip = ValidatorNetwork().egress_ip
     for index, row in enumerate(rows, start=1):
-        name, ready, phase, _hotkey, uid, endpoint, egress, validators, submitted = row.split()[:9]
+        name, ready, phase, _hotkey, uid, incentive, per_day, validators, submitted = row.split()[
+            :9
+        ]
         assert (name, ready, phase) == (f"miner-{index}", "True", "Running")
-        assert endpoint == f"{egress_ip}:{30090 + index}" and egress == egress_ip
         assert int(uid) == index and int(validators) == 1 and int(submitted) > 0
+        # The simulated chain scored each miner: its standing reaches the table.
+        assert float(incentive) == pytest.approx(0.0125 * index, abs=1e-4)
+        assert float(per_day) > 0
     stored = re.search(r'"odds_rows": (\d+)', output)
     assert stored is not None and int(stored.group(1)) > 0
     # Every pod's traffic left the node masqueraded to the one egress IP (CNI's ipMasq).

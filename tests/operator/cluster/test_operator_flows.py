@@ -9,10 +9,8 @@ runtime itself from a rendered pod spec).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from sparket_testkit.harness.operator_flows import (
     volume_for,
     wait_status,
 )
+from sparket_testkit.harness.status_server import StatusServer
 from sparket_testkit.kube_cli import Cli, apply, get_json, try_get_json
 
 pytestmark = pytest.mark.cluster
@@ -446,44 +445,6 @@ def _writes_after_quiet(operator: LocalOperator, *, quiet_seconds: float) -> flo
     raise AssertionError(f"the operator kept writing\n{operator.log_tail(80)}")
 
 
-class _StatusServer:
-    """Serves runtime /status documents on loopback, one per miner, for the poller.
-
-    KWOK pods cannot run the runtime, so the operator's URL template points here; the
-    documents have the runtime's shape (the contract test checks that against the real
-    runtime)."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, dict[str, Any]] = {}
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests += 1
-                document = outer.documents.get(self.path.strip("/"))
-                body = json.dumps(document).encode() if document else b"{}"
-                self.send_response(200 if document else 404)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def template(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/{{namespace}}/{{name}}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _runtime_status(uid: int, *, accepted: int, paused: bool = False) -> dict[str, Any]:
     validator = {
         "hotkey": "5Validator" + "x" * 38,
@@ -516,7 +477,7 @@ def _runtime_status(uid: int, *, accepted: int, paused: bool = False) -> dict[st
 def test_runtime_reports_fill_the_fleet_columns(
     kubectl: Cli, ns: str, start_operator: StartOperator, tmp_path: Path
 ) -> None:
-    server = _StatusServer()
+    server = StatusServer()
     try:
         server.documents[f"{ns}/iota"] = _runtime_status(17, accepted=42)
         operator = start_operator(status_url_template=server.template, status_poll_seconds="1")

@@ -199,11 +199,14 @@ def test_printer_columns_in_order() -> None:
         ("Phase", "string", ".status.phase", 0),
         ("Hotkey", "string", ".status.hotkeyShort", 0),
         ("UID", "integer", ".status.uid", 0),
-        ("Endpoint", "string", ".status.endpoint", 0),
-        ("Egress", "string", ".status.egressIP", 0),
+        ("Incentive", "number", ".status.chain.incentive", 0),
+        ("Emission/day", "number", ".status.chain.emissionTaoPerDay", 0),
         ("Validators", "integer", ".status.validatorsConnected", 0),
         ("Submitted-1h", "integer", ".status.submitted1h", 0),
         ("Age", "date", ".metadata.creationTimestamp", 0),
+        ("Endpoint", "string", ".status.endpoint", 1),
+        ("Egress", "string", ".status.egressIP", 1),
+        ("Immunity", "integer", ".status.chain.immunityBlocksLeft", 1),
         ("Message", "string", f"{ready}.message", 1),
     ]
 

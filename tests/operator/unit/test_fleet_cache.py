@@ -70,3 +70,13 @@ def test_a_refused_miner_gives_up_the_endpoint_its_status_claimed() -> None:
 
     assert cache.claim_endpoint(other, "203.0.113.1:30000") == other
     assert cache.miner_keys() == [KEY]  # refused, still known
+
+
+def test_a_running_pod_is_polled_ready_or_not_a_pod_without_an_ip_is_not() -> None:
+    """A deregistered runtime fails readiness on purpose and reports why: it is asked."""
+    cache = FleetCache()
+    cache.miner_seen(_miner())
+    cache.pod_seen(KEY, ready=False, ip="10.0.0.1")
+    assert cache.poll_targets() == [(KEY, "10.0.0.1")]
+    cache.pod_seen(KEY, ready=False, ip=None)
+    assert cache.poll_targets() == []

@@ -34,6 +34,7 @@ from sparket_operator.api.v1alpha1 import (
 from sparket_operator.reconcile import applied_hash, events, network
 from sparket_operator.reconcile.observed import annotation
 from sparket_operator.reconcile.runtime_report import (
+    ChainReport,
     RuntimeReport,
     RuntimeReportError,
     parse_status,
@@ -66,6 +67,17 @@ def test_a_runtime_status_document_parses_into_facts() -> None:
         rejected_1h=2,
         last_submission_at="2025-02-01T09:59:30+00:00",
         throttled_by=("5HGjWAeF: rate_limited",),
+        chain=ChainReport(
+            uid=17,
+            incentive=0.012345,
+            consensus=0.011,
+            emission_per_day=0.823967,
+            stake=12.5,
+            registered_at_block=4_990_000,
+            immunity_blocks_left=0,
+            block=5_000_000,
+            read_at="2025-02-01T09:59:20+00:00",
+        ),
     )
 
 

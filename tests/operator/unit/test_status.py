@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sparket_operator.api import conditions as cond
 from sparket_operator.api.conditions import FALSE, TRUE, UNKNOWN
 from sparket_operator.api.crdgen import PRINTER_COLUMNS
 from sparket_operator.api.v1alpha1 import (
@@ -23,10 +24,10 @@ from sparket_operator.api.v1alpha1 import (
     SparketMiner,
     SparketMinerStatus,
 )
-from sparket_operator.reconcile import workload
+from sparket_operator.reconcile import events, workload
 from sparket_operator.reconcile.observed import Observed, rollout_settled
 from sparket_operator.reconcile.placement import Endpoint, Resolution
-from sparket_operator.reconcile.runtime_report import RuntimeReport
+from sparket_operator.reconcile.runtime_report import ChainReport, RuntimeReport
 from sparket_operator.reconcile.status import Progress, compute_status
 from sparket_operator.reconcile.wallet import WalletVerdict, check_wallet_secret, short_address
 
@@ -50,6 +51,17 @@ FACTS = RuntimeReport(
     accepted_1h=42,
     rejected_1h=1,
     last_submission_at="2025-02-01T09:59:30+00:00",
+    chain=ChainReport(
+        uid=17,
+        incentive=0.0125,
+        consensus=0.012,
+        emission_per_day=0.82,
+        stake=12.5,
+        registered_at_block=4_990_000,
+        immunity_blocks_left=0,
+        block=5_000_000,
+        read_at="2025-02-01T09:59:20+00:00",
+    ),
 )
 HEALTHY = Progress(
     paused=False,
@@ -179,6 +191,8 @@ def test_a_healthy_miner_is_running_and_ready() -> None:
         ConditionType.VALIDATORS_CONNECTED: TRUE,
         ConditionType.SUBMITTING: TRUE,
         ConditionType.THROTTLED: FALSE,
+        ConditionType.REGISTERED: TRUE,
+        ConditionType.EARNING: TRUE,
     }
     assert _condition(status, ConditionType.SCHEDULED).message == f"on node {NODE}"
     assert "203.0.113.10:31234" in _condition(status, ConditionType.EXPOSED).message
@@ -207,8 +221,10 @@ def test_every_printer_column_finds_its_field_on_the_wire() -> None:
         path = column["jsonPath"]
         if not path.startswith(".status.") or "[" in path:
             continue
-        field = path.removeprefix(".status.")
-        assert wire.get(field) is not None, f"column {column['name']} reads {path}: empty"
+        value: Any = wire
+        for step in path.removeprefix(".status.").split("."):
+            value = (value or {}).get(step)
+        assert value is not None, f"column {column['name']} reads {path}: empty"
 
 
 def test_short_hotkey_keeps_the_first_five_and_last_four_characters() -> None:
@@ -500,13 +516,28 @@ def test_no_report_from_a_pod_that_is_not_ready_clears_the_columns() -> None:
         assert (condition.status, condition.reason) == (UNKNOWN, "PodNotReady"), kind
 
 
-def test_a_report_is_ignored_while_the_pod_is_not_ready() -> None:
+def test_a_pod_that_is_not_ready_and_has_not_reported_leaves_the_runtime_unknown() -> None:
+    status = _status(
+        observed=Observed(pod=_pod(ready=False), stateful_set=_stateful_set()), facts=None
+    )
+
+    for kind in (
+        ConditionType.VALIDATORS_CONNECTED,
+        ConditionType.THROTTLED,
+        ConditionType.REGISTERED,
+        ConditionType.EARNING,
+    ):
+        assert _condition(status, kind).status == UNKNOWN
+
+
+def test_a_report_from_a_pod_that_is_not_ready_is_read() -> None:
+    """A runtime fails readiness on purpose when deregistered, and says why."""
     status = _status(
         observed=Observed(pod=_pod(ready=False), stateful_set=_stateful_set()), facts=FACTS
     )
 
-    assert _condition(status, ConditionType.VALIDATORS_CONNECTED).status == UNKNOWN
-    assert _condition(status, ConditionType.THROTTLED).status == UNKNOWN
+    assert _condition(status, ConditionType.VALIDATORS_CONNECTED).status == TRUE
+    assert _condition(status, ConditionType.REGISTERED).status == TRUE
 
 
 # --- generations ------------------------------------------------------------------------
@@ -574,3 +605,107 @@ def test_a_running_pod_whose_secret_vanished_is_pending_not_starting() -> None:
         facts=None,
     )
     assert status.phase is Phase.PENDING
+
+
+# --- chain standing: Registered and Earning ------------------------------------------------
+
+
+def _with_chain(**chain: Any) -> RuntimeReport:
+    assert FACTS.chain is not None
+    return FACTS.model_copy(update={"chain": FACTS.chain.model_copy(update=chain)})
+
+
+def test_the_standing_is_shown_in_status_chain() -> None:
+    status = _status()
+
+    assert status.chain is not None
+    assert (status.chain.uid, status.chain.incentive, status.chain.emission_tao_per_day) == (
+        17,
+        0.0125,
+        0.82,
+    )
+    wire = status.model_dump(by_alias=True, mode="json")["chain"]
+    assert wire["emissionTaoPerDay"] == 0.82 and wire["readAt"] == "2025-02-01T09:59:20+00:00"
+
+
+def test_a_deregistered_miner_is_not_ready_and_says_who_took_its_uid() -> None:
+    facts = _with_chain(uid=None, incentive=0.0, deregistered_reason="uid 17 now held by 5New")
+    not_ready = Observed(pod=_pod(ready=False), stateful_set=_stateful_set())
+    status = _status(observed=not_ready, facts=facts)
+
+    registered = _condition(status, ConditionType.REGISTERED)
+    assert (registered.status, registered.reason) == (FALSE, "Deregistered")
+    assert registered.message == "uid 17 now held by 5New"
+    ready = _condition(status, ConditionType.READY)
+    assert (ready.status, ready.reason) == (FALSE, "Deregistered")  # not "PodNotReady"
+    assert _condition(status, ConditionType.EARNING).reason == "Deregistered"
+    assert status.phase is Phase.DEGRADED
+
+
+def test_a_hotkey_never_registered_is_registered_false_not_deregistered() -> None:
+    status = _status(facts=_with_chain(uid=None, incentive=0.0))
+
+    registered = _condition(status, ConditionType.REGISTERED)
+    assert (registered.status, registered.reason) == (FALSE, "NotRegistered")
+    assert status.phase is not Phase.DEGRADED
+
+
+def test_a_runtime_without_a_chain_report_is_not_held_back() -> None:
+    """An older runtime image reports no `chain`: Registered is Unknown, Ready unaffected."""
+    status = _status(facts=FACTS.model_copy(update={"chain": None}))
+
+    assert _condition(status, ConditionType.REGISTERED).status == UNKNOWN
+    assert _condition(status, ConditionType.READY).status == TRUE
+
+
+def test_earning_waits_out_the_grace_period_then_goes_false() -> None:
+    zero = _with_chain(incentive=0.0, emission_per_day=0.0)
+    first = _status(facts=zero, now=NOW)  # Registered becomes True now
+    assert _condition(first, ConditionType.REGISTERED).last_transition_time == NOW
+
+    within = compute_status(
+        _miner(status=first),
+        progress=HEALTHY,
+        observed=HEALTHY_OBSERVED,
+        facts=zero,
+        now=LATER,  # 5 minutes later, grace 10 minutes
+        earning_grace_seconds=600,
+    )
+    earning = _condition(within, ConditionType.EARNING)
+    assert (earning.status, earning.reason) == (UNKNOWN, "NotScoredYet")
+    assert "5 min of the grace period left" in earning.message
+
+    past = compute_status(
+        _miner(status=within),
+        progress=HEALTHY,
+        observed=HEALTHY_OBSERVED,
+        facts=zero,
+        now=LATEST,  # 10 minutes after registration
+        earning_grace_seconds=600,
+    )
+    earning = _condition(past, ConditionType.EARNING)
+    assert (earning.status, earning.reason) == (FALSE, "NoIncentive")
+    assert _condition(past, ConditionType.READY).status == TRUE  # not earning is not down
+
+
+def test_no_report_keeps_the_last_standing_with_its_read_time() -> None:
+    first = _status()
+    again = _status(_miner(status=first), facts=None, now=LATER)  # pod Ready, no answer
+
+    assert again.chain == first.chain
+    assert _condition(again, ConditionType.REGISTERED).status == UNKNOWN
+
+
+def test_a_deregistration_is_a_warning_event_even_for_a_new_operator() -> None:
+    facts = _with_chain(uid=None, incentive=0.0, deregistered_reason="uid 17 now held by 5New")
+    status = _status(facts=facts)
+    registered = _condition(status, ConditionType.REGISTERED)
+
+    assert events.worth_an_event(None, registered)
+    changes = cond.transitions([], status.conditions)
+    raised = [c for c in events.worth_raising(changes) if c.reason == "Deregistered"]
+    assert [c.type for c in raised] == [ConditionType.REGISTERED]  # not Ready, not Earning
+    event = events.event_for(_miner().model_dump(by_alias=True), registered, now=NOW, instance="op")
+    assert (event["type"], event["reason"]) == ("Warning", "Deregistered")
+    earning_again = _condition(_status(), ConditionType.EARNING)
+    assert events.worth_an_event(_condition(status, ConditionType.EARNING), earning_again)

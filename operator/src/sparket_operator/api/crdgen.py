@@ -94,16 +94,21 @@ def _column(name: str, json_path: str, kind: str = "string", priority: int = 0) 
     return column
 
 
+# The default table answers "is each miner up and earning?"; where it runs and why it is
+# not Ready are in `-o wide`.
 PRINTER_COLUMNS = (
     _column("Ready", f"{_READY}.status"),
     _column("Phase", ".status.phase"),
     _column("Hotkey", ".status.hotkeyShort"),
     _column("UID", ".status.uid", "integer"),
-    _column("Endpoint", ".status.endpoint"),
-    _column("Egress", ".status.egressIP"),
+    _column("Incentive", ".status.chain.incentive", "number"),
+    _column("Emission/day", ".status.chain.emissionTaoPerDay", "number"),
     _column("Validators", ".status.validatorsConnected", "integer"),
     _column("Submitted-1h", ".status.submitted1h", "integer"),
     _column("Age", ".metadata.creationTimestamp", "date"),
+    _column("Endpoint", ".status.endpoint", priority=1),
+    _column("Egress", ".status.egressIP", priority=1),
+    _column("Immunity", ".status.chain.immunityBlocksLeft", "integer", priority=1),
     _column("Message", f"{_READY}.message", priority=1),
 )
 

@@ -107,6 +107,8 @@ class ConditionType(StrEnum):
     SUBMITTING = "Submitting"
     THROTTLED = "Throttled"
     UP_TO_DATE = "UpToDate"  # the pod runs the current spec (False while a rollout waits)
+    REGISTERED = "Registered"  # the hotkey holds a uid on the subnet (False: deregistered)
+    EARNING = "Earning"  # incentive above 0 (False: none past the grace period)
 
 
 class WalletRef(_Model):
@@ -243,6 +245,24 @@ class Condition(_Model):
     observed_generation: int | None = Field(default=None, ge=0)
 
 
+class ChainStanding(_Model):
+    """The hotkey's standing on the subnet, as its runtime last read it from the chain."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uid: int | None = None
+    incentive: float | None = None
+    consensus: float | None = None
+    emission_tao_per_day: float | None = None
+    stake: float | None = None
+    registered_at_block: int | None = None
+    immunity_blocks_left: int | None = None
+    block: int | None = None
+    read_at: str | None = None  # how old the standing is (the chain may be unreadable)
+    deregistered_at: str | None = None
+    deregistered_reason: str | None = None
+
+
 class SparketMinerStatus(_Model):
     """What the operator observed. Written only when it changes."""
 
@@ -271,6 +291,7 @@ class SparketMinerStatus(_Model):
     submitted_1h: int | None = Field(default=None, alias="submitted1h")
     rejected_1h: int | None = Field(default=None, alias="rejected1h")
     last_submission_time: str | None = None
+    chain: ChainStanding | None = None
     # The hash of the pod template last applied: how the fleet rollout counts who is rolling.
     template_hash: str | None = None
 

@@ -142,8 +142,9 @@ class FleetCache:
         self._pods.pop(key, None)
 
     def poll_targets(self) -> list[PollTarget]:
-        """The miners whose runtime can be asked for its report: pod Ready, with an IP."""
-        return [(key, ip) for key, (ready, ip) in self._pods.items() if ready and ip]
+        """The miners whose runtime can be asked for its report: a pod with an IP, Ready or
+        not (a runtime that fails readiness on purpose, deregistered say, still reports)."""
+        return [(key, ip) for key, (_ready, ip) in self._pods.items() if ip]
 
     def report(self, key: MinerKey) -> RuntimeReport | None:
         return self._reports.get(key)

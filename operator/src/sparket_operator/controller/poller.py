@@ -1,6 +1,7 @@
 """Collects each runtime's own report (`/status`) on a timer, a bounded number at a time.
 
-Only pods that are Ready and have an IP are asked. A changed report re-queues the miner
+Pods with an IP are asked, Ready or not: a runtime that is up but not Ready (not
+registered, deregistered) says why in its report. A changed report re-queues the miner
 so its status columns follow; an unchanged one costs no write. A runtime that does not
 answer loses its report (the miner's runtime conditions go Unknown), it does not stall
 the others: every request has a timeout and the number in flight is capped.

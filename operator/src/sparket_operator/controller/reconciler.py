@@ -257,7 +257,12 @@ class Reconciler:
         key = (str(miner.metadata["namespace"]), str(miner.metadata["name"]))
         now = self._now()
         status = compute_status(
-            miner, progress=progress, observed=observed, facts=self.cache.report(key), now=now
+            miner,
+            progress=progress,
+            observed=observed,
+            facts=self.cache.report(key),
+            now=now,
+            earning_grace_seconds=self.settings.earning_grace_seconds,
         )
         self.cache.miner_seen(miner.model_copy(update={"status": status}))
         if status == miner.status:
@@ -268,10 +273,10 @@ class Reconciler:
             resource_version=str(raw["metadata"]["resourceVersion"]),
             kind="SparketMiner",
         )
-        for old, new in cond.transitions(miner.status.conditions, status.conditions):
-            if events.worth_an_event(old, new):
-                await self.api.create(
-                    resource_path("v1", "Event", namespace=key[0]),
-                    events.event_for(raw, new, now=now, instance=self._instance),
-                )
+        changes = cond.transitions(miner.status.conditions, status.conditions)
+        for condition in events.worth_raising(changes):
+            await self.api.create(
+                resource_path("v1", "Event", namespace=key[0]),
+                events.event_for(raw, condition, now=now, instance=self._instance),
+            )
         return status

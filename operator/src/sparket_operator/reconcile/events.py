@@ -1,8 +1,9 @@
 """Which condition changes deserve a Kubernetes Event, and the Event objects. Pure.
 
 Events are for people reading `kubectl describe`: a flip of Ready, a wallet or hotkey
-problem, an endpoint conflict, throttling. Reason-only changes (NoPod -> PodNotReady) and
-a new miner's first "not yet" states are not events.
+problem, an endpoint conflict, throttling, a deregistration, earning starting or stopping.
+Reason-only changes (NoPod -> PodNotReady) and a new miner's first "not yet" states are
+not events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ _EVENTFUL = {
     ConditionType.HOTKEY_UNIQUE,
     ConditionType.EXPOSED,
     ConditionType.THROTTLED,
+    ConditionType.REGISTERED,
+    ConditionType.EARNING,
 }
 # Conditions whose True is the bad news.
 _TRUE_IS_BAD = {ConditionType.THROTTLED}
@@ -27,7 +30,7 @@ _BAD_FROM_THE_START = {
     ConditionType.HOTKEY_UNIQUE,
     ConditionType.EXPOSED,
 }
-_ALWAYS_BAD_REASONS = {"EndpointConflict", "DuplicateHotkey", "ColdkeyPresent"}
+_ALWAYS_BAD_REASONS = {"EndpointConflict", "DuplicateHotkey", "ColdkeyPresent", "Deregistered"}
 
 
 def is_bad(condition: Condition) -> bool:
@@ -40,7 +43,9 @@ def worth_an_event(old: Condition | None, new: Condition) -> bool:
     if new.type not in _EVENTFUL or new.status == UNKNOWN:
         return False
     if old is None or old.status == UNKNOWN:
-        if new.type in (ConditionType.READY, ConditionType.THROTTLED):
+        if new.status == FALSE and new.reason in _ALWAYS_BAD_REASONS:
+            return True
+        if new.type in (ConditionType.READY, ConditionType.THROTTLED, ConditionType.EARNING):
             return new.status == TRUE
         return (
             new.type in _BAD_FROM_THE_START
@@ -48,6 +53,22 @@ def worth_an_event(old: Condition | None, new: Condition) -> bool:
             and (new.type is not ConditionType.EXPOSED or new.reason in _ALWAYS_BAD_REASONS)
         )
     return old.status != new.status
+
+
+def worth_raising(
+    changes: list[tuple[Condition | None, Condition]],
+) -> list[Condition]:
+    """The conditions to raise an Event for, one per reason: when one happening flips
+    several conditions (a deregistration flips Registered, Earning and Ready), the Event
+    names the condition that is its cause, not Ready, which only mirrors it."""
+    chosen: dict[str, Condition] = {}
+    for old, new in changes:
+        if not worth_an_event(old, new):
+            continue
+        first = chosen.get(new.reason)
+        if first is None or first.type is ConditionType.READY:
+            chosen[new.reason] = new
+    return list(chosen.values())
 
 
 def event_for(

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 _NULLABLE_INT = frozenset({"integer", "null"})
 _NULLABLE_STR = frozenset({"string", "null"})
+_NUMBER = frozenset({"number", "integer", "null"})
+_NULLABLE_NUMBER = _NUMBER
 
 READS: Mapping[str, frozenset[str]] = {
     # path in the document ("validators[]": each item) -> the JSON types read there
@@ -33,8 +35,37 @@ READS: Mapping[str, frozenset[str]] = {
     "validators[].hotkey": _NULLABLE_STR,
     "validators[].paused_seconds": frozenset({"number", "integer", "null"}),
     "validators[].pause_reason": _NULLABLE_STR,
+    "chain.uid": _NULLABLE_INT,
+    "chain.incentive": _NUMBER,
+    "chain.consensus": _NUMBER,
+    "chain.emission_tao_per_day": _NULLABLE_NUMBER,
+    "chain.stake": _NUMBER,
+    "chain.registered_at_block": _NULLABLE_INT,
+    "chain.immunity_blocks_left": _NULLABLE_INT,
+    "chain.block": frozenset({"integer", "null"}),
+    "chain.read_at": _NULLABLE_STR,
+    "chain.deregistered_at": _NULLABLE_STR,
+    "chain.deregistered_reason": _NULLABLE_STR,
 }
 """The fields of the published `/status` schema that `parse_status` reads."""
+
+
+class ChainReport(BaseModel):
+    """The runtime's standing on the subnet at its last chain read (`chain` in /status)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uid: int | None = None
+    incentive: float = 0.0
+    consensus: float = 0.0
+    emission_per_day: float | None = None
+    stake: float = 0.0
+    registered_at_block: int | None = None
+    immunity_blocks_left: int | None = None
+    block: int | None = None
+    read_at: str | None = None
+    deregistered_at: str | None = None
+    deregistered_reason: str | None = None
 
 
 class RuntimeReport(BaseModel):
@@ -49,6 +80,7 @@ class RuntimeReport(BaseModel):
     rejected_1h: int = 0
     last_submission_at: str | None = None
     throttled_by: tuple[str, ...] = ()  # "<validator hotkey>: <reason>" while paused
+    chain: ChainReport | None = None  # None: not read yet (or a runtime that predates it)
 
 
 class RuntimeReportError(ValueError):
@@ -58,6 +90,7 @@ class RuntimeReportError(ValueError):
 def parse_status(document: Mapping[str, Any]) -> RuntimeReport:
     submissions = document.get("submissions") or {}
     validators = document.get("validators") or []
+    chain = document.get("chain")
     try:
         return RuntimeReport(
             uid=document.get("uid"),
@@ -73,6 +106,23 @@ def parse_status(document: Mapping[str, Any]) -> RuntimeReport:
                 for v in validators
                 if isinstance(v, Mapping) and (v.get("paused_seconds") or 0) > 0
             ),
+            chain=_chain(chain) if isinstance(chain, Mapping) else None,
         )
     except (ValidationError, AttributeError, TypeError) as exc:
         raise RuntimeReportError(f"not a runtime status document: {exc}") from None
+
+
+def _chain(chain: Mapping[str, Any]) -> ChainReport:
+    return ChainReport(
+        uid=chain.get("uid"),
+        incentive=chain.get("incentive") or 0.0,
+        consensus=chain.get("consensus") or 0.0,
+        emission_per_day=chain.get("emission_tao_per_day"),
+        stake=chain.get("stake") or 0.0,
+        registered_at_block=chain.get("registered_at_block"),
+        immunity_blocks_left=chain.get("immunity_blocks_left"),
+        block=chain.get("block"),
+        read_at=chain.get("read_at"),
+        deregistered_at=chain.get("deregistered_at"),
+        deregistered_reason=chain.get("deregistered_reason"),
+    )

@@ -8,11 +8,14 @@ operator writes status only when something really changed.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sparket_operator.api import conditions as cond
 from sparket_operator.api.conditions import FALSE, TRUE, UNKNOWN, Verdict
 from sparket_operator.api.v1alpha1 import (
+    ChainStanding,
+    Condition,
     ConditionType,
     Phase,
     SparketMiner,
@@ -26,7 +29,7 @@ from sparket_operator.reconcile.observed import (
     rollout_settled,
 )
 from sparket_operator.reconcile.placement import Resolution
-from sparket_operator.reconcile.runtime_report import RuntimeReport
+from sparket_operator.reconcile.runtime_report import ChainReport, RuntimeReport
 from sparket_operator.reconcile.wallet import WalletReason, WalletVerdict, short_address
 
 
@@ -44,6 +47,11 @@ class Progress:
     template_hash: str | None = None
 
 
+# A new registration is scored only once validators have weighed its work: a day of zero
+# incentive is normal, more is worth a look (SPARKET_OPERATOR_EARNING_GRACE_SECONDS).
+EARNING_GRACE_SECONDS = 86400.0
+
+
 def compute_status(
     miner: SparketMiner,
     *,
@@ -51,10 +59,18 @@ def compute_status(
     observed: Observed,
     facts: RuntimeReport | None,
     now: str,
+    earning_grace_seconds: float = EARNING_GRACE_SECONDS,
 ) -> SparketMinerStatus:
     previous = miner.status
     generation = miner.metadata.get("generation")
-    verdicts = _verdicts(progress, observed, facts)
+    verdicts = _verdicts(
+        progress,
+        observed,
+        facts,
+        earning=_Earning(
+            cond.find(previous.conditions, ConditionType.REGISTERED), now, earning_grace_seconds
+        ),
+    )
     merged = cond.merge(previous.conditions, verdicts, generation=generation, now=now)
     ready = pod_ready(observed.pod)
     # A poll that has not answered yet (say, just after an operator restart) keeps the
@@ -90,20 +106,112 @@ def compute_status(
         submitted_1h=submitted,
         rejected_1h=rejected,
         last_submission_time=(facts.last_submission_at if facts else previous.last_submission_time),
+        # The last standing read stays shown (with its read time) while no report comes.
+        chain=_standing(facts.chain) if facts and facts.chain else previous.chain,
         template_hash=progress.template_hash or previous.template_hash,
     )
 
 
-def _verdicts(progress: Progress, observed: Observed, facts: RuntimeReport | None) -> list[Verdict]:
+def _standing(chain: ChainReport) -> ChainStanding:
+    return ChainStanding(
+        uid=chain.uid,
+        incentive=chain.incentive,
+        consensus=chain.consensus,
+        emission_tao_per_day=chain.emission_per_day,
+        stake=chain.stake,
+        registered_at_block=chain.registered_at_block,
+        immunity_blocks_left=chain.immunity_blocks_left,
+        block=chain.block,
+        read_at=chain.read_at,
+        deregistered_at=chain.deregistered_at,
+        deregistered_reason=chain.deregistered_reason,
+    )
+
+
+@dataclass(frozen=True)
+class _Earning:
+    """What judging Earning needs beyond the report: since when we are registered."""
+
+    registered: Condition | None  # the previous Registered condition
+    now: str
+    grace_seconds: float
+
+    def seconds_registered(self) -> float:
+        if self.registered is None or self.registered.status != TRUE:
+            return 0.0
+        since = dt.datetime.fromisoformat(self.registered.last_transition_time)
+        return max(0.0, (dt.datetime.fromisoformat(self.now) - since).total_seconds())
+
+
+def _verdicts(
+    progress: Progress, observed: Observed, facts: RuntimeReport | None, *, earning: _Earning
+) -> list[Verdict]:
     gates = [_hotkey_unique(progress), _wallet(progress), _exposed(progress)]
     work = [
         _scheduled(progress, observed),
         _available(progress, observed),
         _up_to_date(progress, observed),
     ]
-    runtime = _runtime(facts) if pod_ready(observed.pod) else _runtime_unknown()
-    ready = _ready(progress, [*gates, *work])
-    return [ready, *gates, *work, *runtime]
+    # A runtime that answers is believed even while its pod is not Ready: a deregistered
+    # runtime fails its readiness on purpose and says why in its report.
+    answered = facts is not None or pod_ready(observed.pod)
+    runtime = _runtime(facts) if answered else _runtime_unknown()
+    registered = _registered(facts) if answered else _unknown(ConditionType.REGISTERED)
+    standing = [registered, _earning(registered, facts, earning)]
+    # Registered=False decides Ready (it is why the pod is not Ready); Unknown does not
+    # (a runtime that predates the chain report must not hold a fleet un-Ready).
+    blocking = [registered] if registered.status == FALSE else []
+    ready = _ready(progress, [*gates, *blocking, *work])
+    return [ready, *gates, *work, *runtime, *standing]
+
+
+def _unknown(
+    kind: ConditionType, reason: str = "PodNotReady", message: str = "the runtime is not running"
+) -> Verdict:
+    return Verdict(kind, UNKNOWN, reason, message)
+
+
+def _registered(facts: RuntimeReport | None) -> Verdict:
+    kind = ConditionType.REGISTERED
+    if facts is None:
+        return _unknown(kind, "NoReport", "the runtime's /status has not answered yet")
+    chain = facts.chain
+    if chain is None:
+        return _unknown(kind, "ChainNotRead", "the runtime has not read the chain yet")
+    if chain.deregistered_reason:
+        return Verdict(kind, FALSE, "Deregistered", chain.deregistered_reason)
+    if chain.uid is None:
+        return Verdict(kind, FALSE, "NotRegistered", "the hotkey holds no uid on the subnet")
+    immunity = chain.immunity_blocks_left
+    detail = f"; {immunity} blocks of immunity left" if immunity else ""
+    return Verdict(kind, TRUE, "Registered", f"uid {chain.uid}{detail}")
+
+
+def _earning(registered: Verdict, facts: RuntimeReport | None, earning: _Earning) -> Verdict:
+    kind = ConditionType.EARNING
+    if registered.status != TRUE or facts is None or facts.chain is None:
+        return Verdict(kind, registered.status, registered.reason, registered.message)
+    chain = facts.chain
+    if chain.incentive > 0:
+        per_day = (
+            f", {chain.emission_per_day:.6f} TAO/day" if chain.emission_per_day is not None else ""
+        )
+        return Verdict(kind, TRUE, "Earning", f"incentive {chain.incentive:.6f}{per_day}")
+    waited = earning.seconds_registered()
+    if waited < earning.grace_seconds:
+        left = (earning.grace_seconds - waited) / 60
+        return Verdict(
+            kind,
+            UNKNOWN,
+            "NotScoredYet",
+            f"no incentive yet; {left:.0f} min of the grace period left",
+        )
+    return Verdict(
+        kind,
+        FALSE,
+        "NoIncentive",
+        f"incentive 0 for more than {earning.grace_seconds / 3600:g} h since registration",
+    )
 
 
 def _hotkey_unique(p: Progress) -> Verdict:
@@ -272,6 +380,8 @@ def _phase(p: Progress, observed: Observed, verdicts: list[Verdict]) -> Phase:
     gates = (ConditionType.HOTKEY_UNIQUE, ConditionType.WALLET_VALID, ConditionType.EXPOSED)
     if not all(by_type[g].ok for g in gates):
         return Phase.PENDING
+    if by_type[ConditionType.REGISTERED].reason == "Deregistered":
+        return Phase.DEGRADED  # running, but the chain no longer counts this hotkey
     if not by_type[ConditionType.READY].ok:
         return Phase.STARTING if observed.pod is not None else Phase.PENDING
     if by_type[ConditionType.THROTTLED].status == TRUE:

@@ -48,7 +48,8 @@ def neurons(
     miners: list[DemoMiner], *, validator: str, owner: str, validator_ip: str, validator_port: int,
     node_ip: str,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """The simulated subnet: one staked validator, then the miners where they advertise."""
+    """The simulated subnet: one staked validator, then the miners where they advertise,
+    each already scored by an epoch (a small incentive and emission, different per miner)."""
     return [
         {
             "hotkey": validator,
@@ -59,8 +60,16 @@ def neurons(
             "port": validator_port,
         },
         *(
-            {"hotkey": m.wallet.hotkey, "coldkey": m.coldkey, "ip": node_ip, "port": m.node_port}
-            for m in miners
+            {
+                "hotkey": m.wallet.hotkey,
+                "coldkey": m.coldkey,
+                "ip": node_ip,
+                "port": m.node_port,
+                "incentive": 0.0125 * (index + 1),
+                "consensus": 0.0125 * (index + 1),
+                "emission": 0.05 * (index + 1),  # TAO per tempo
+            }
+            for index, m in enumerate(miners)
         ),
     ]
 
