@@ -111,6 +111,14 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
         # The simulated chain scored each miner: its standing reaches the table.
         assert float(incentive) == pytest.approx(0.0125 * index, abs=1e-4)
         assert float(per_day) > 0
+    # `kubectl sparket status`: the operator's fleet summary, every miner earning.
+    status = output[output.index("$ kubectl sparket status") :].splitlines()
+    headline = re.fullmatch(
+        r"Fleet sparket: 3 miners, 3 Ready, 3 registered, 3 earning, ([0-9.]+) TAO/day",
+        status[1],
+    )
+    assert headline is not None and float(headline.group(1)) > 0, status[:6]
+    assert f"  egress {egress_ip}: 3 hotkeys (miner-1, miner-2, miner-3)" in status
     stored = re.search(r'"odds_rows": (\d+)', output)
     assert stored is not None and int(stored.group(1)) > 0
     # Every pod's traffic left the node masqueraded to the one egress IP (CNI's ipMasq).
@@ -131,9 +139,15 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
     _assert_nothing_left(workdir, before)
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def test_a_demo_interrupted_half_way_leaves_nothing_running(tmp_path: Path) -> None:
     """Ctrl-C while the fleet is coming up (control plane, node, validator, operator and
-    Redis pods running, miners being applied): everything started so far is stopped."""
+    Redis pods running, miners being applied): everything started so far is stopped. The
+    demo is started with SIGINT ignored, as a shell's background job inherits it (how a CI
+    run once met it): the demo must listen for it all the same."""
     before = HostState.now()
     workdir = tmp_path / "demo"
     demo = subprocess.Popen(
@@ -143,6 +157,7 @@ def test_a_demo_interrupted_half_way_leaves_nothing_running(tmp_path: Path) -> N
         text=True,
         env={**os.environ, "CI": "true"},
         stdin=subprocess.DEVNULL,
+        preexec_fn=_ignore_sigint,  # one signal call before exec
     )
     assert demo.stdout is not None
     seen = []

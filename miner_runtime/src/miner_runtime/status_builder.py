@@ -45,9 +45,12 @@ def build_status(
 ) -> RuntimeStatus:
     """The whole document. `own_pauses`: this hotkey's own pause per validator (a fleet
     rule's hold is read from `work.budgets`)."""
+    # An unregistered (or deregistered) hotkey talks to no validator: none is listed, as
+    # none is sent to (`ChainWatch.validators`), whatever tokens it still holds.
+    registered = snapshot is not None and snapshot.own_uid is not None
     validators = tuple(
         validator_status(v, own_pauses.get(v.hotkey), work, now)
-        for v in (snapshot.validators if snapshot else ())
+        for v in (snapshot.validators if snapshot and registered else ())
     )
     accepted_1h, rejected_1h = work.last_hour(now)
     tallies = work.tallies.values()

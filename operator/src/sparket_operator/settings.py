@@ -48,6 +48,9 @@ class OperatorSettings(BaseSettings):
     status_poll_concurrency: int = Field(default=16, ge=1, le=256)
     status_poll_timeout_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     status_url_template: str = "http://{pod_ip}:{port}/status"
+    # How often the per-namespace fleet summary (ConfigMap sparket-fleet-summary) is
+    # recomputed; it is written only when it changed.
+    fleet_summary_seconds: float = Field(default=30.0, ge=1.0)
     # How long a registered miner may show zero incentive before Earning turns False.
     earning_grace_seconds: float = Field(default=86400.0, ge=0.0)
     # Miner-runtime settings for every miner (the runtime's own snake_case tree, e.g.

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from bittensor_wallet import Keypair
 
@@ -244,3 +245,38 @@ async def test_after_a_429_it_waits_the_stated_time_plus_one_second(
     assert counters["cooldown_responses"] == 1  # exactly one request met the cooldown
     assert counters["violations"] == 1
     assert counters["hotkey_bans"] == 0 and counters["ip_bans"] == 0
+
+
+async def test_a_deregistered_miner_stops_sending_and_says_why_on_ready(
+    miner: MinerUnderTest, start_app: AppFactory, validators: Validators
+) -> None:
+    """Issue 20: a new registration takes our uid. From the sync that sees it the runtime
+    sends nothing more (the validator would refuse an unregistered hotkey, and count it),
+    and `/ready` answers 503 with the reason."""
+    validator = validators.start()
+    app: MinerApp = await start_app()
+    hotkey = app.hotkey
+    await until(lambda: set(stored(validator, hotkey)) == ACTIVE_MARKETS, what="first cycle")
+    ready = f"http://127.0.0.1:{app.services.settings.miner_api_port}/ready"
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(ready)).status_code == 200
+
+        newcomer = Keypair.create_from_mnemonic(Keypair.generate_mnemonic()).ss58_address
+        uid = miner.subnet.chain.uid_of(hotkey)
+        miner.subnet.chain.replace(hotkey, newcomer, miner.wallet.coldkeypub.ss58_address)
+        await until(
+            lambda: (s := app.services.chain.standing) is not None and s.deregistered,
+            what="the deregistration seen",
+        )
+        answer = await client.get(ready)
+    assert answer.status_code == 503
+    assert answer.json()["reason"] == f"deregistered: uid {uid} now held by {newcomer}"
+    await asyncio.sleep(2.0)  # a send already under way when the sync saw it may land
+    rows, requests = len(validator.odds_rows), validator.counters()["requests_accepted"]
+    await asyncio.sleep(6.0)  # three odds cycles and twelve chain syncs
+    assert len(validator.odds_rows) == rows
+    assert validator.counters()["requests_accepted"] == requests
+    assert failures(validator, hotkey) == 0
+    status = app.status_document().model_dump(mode="json")
+    assert status["registered"] is False and status["validators_connected"] == 0
+    assert status["chain"]["deregistered_reason"] == f"uid {uid} now held by {newcomer}"

@@ -15,6 +15,7 @@ from sparket_local_services.paths import repo_root
 from sparket_operator.api.v1alpha1 import (
     API_VERSION,
     KIND,
+    ChainStanding,
     Condition,
     ConditionType,
     Phase,
@@ -245,6 +246,9 @@ def _status() -> dict[str, Any]:
         egress_ip="203.0.113.10",
         validators_connected=3,
         submitted_1h=12,
+        chain=ChainStanding(
+            uid=7, incentive=0.0125, emission_tao_per_day=0.75, immunity_blocks_left=40
+        ),
     )
     return status.model_dump(mode="json", by_alias=True, exclude_none=True)
 
@@ -264,31 +268,14 @@ def test_wide_listing_shows_the_printer_columns(kubectl: Cli, ns: str) -> None:
     )
     lines = kubectl("get", "sparketminers", "-n", NAMESPACE, "-o", "wide").stdout.splitlines()
     assert lines[0].split() == [
-        "NAME",
-        "READY",
-        "PHASE",
-        "HOTKEY",
-        "UID",
-        "ENDPOINT",
-        "EGRESS",
-        "VALIDATORS",
-        "SUBMITTED-1H",
-        "AGE",
-        "MESSAGE",
-    ]
+        "NAME", "READY", "PHASE", "HOTKEY", "UID", "INCENTIVE", "EMISSION/DAY", "VALIDATORS",
+        "SUBMITTED-1H", "AGE", "ENDPOINT", "EGRESS", "IMMUNITY", "MESSAGE",
+    ]  # fmt: skip
     [row] = [line.split() for line in lines[1:] if line.startswith("columns ")]
     assert row[:9] == [
-        "columns",
-        "True",
-        "Running",
-        "5Grwva..utQY",
-        "7",
-        "203.0.113.10:30094",
-        "203.0.113.10",
-        "3",
-        "12",
-    ]
-    assert row[10:] == ["serving"]
+        "columns", "True", "Running", "5Grwva..utQY", "7", "0.0125", "0.75", "3", "12",
+    ]  # fmt: skip
+    assert row[10:] == ["203.0.113.10:30094", "203.0.113.10", "40", "serving"]
 
 
 def test_short_name_and_category_list_the_miners(kubectl: Cli, ns: str) -> None:

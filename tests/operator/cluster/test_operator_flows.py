@@ -91,7 +91,7 @@ def test_a_miner_is_created_exposed_and_reported(
         refs = get_json(kubectl, kind, name, "-n", ns)["metadata"]["ownerReferences"]
         assert [(r["uid"], r["controller"]) for r in refs] == [(uid, True)]
 
-    table = kubectl("get", "sparketminers", "-n", ns).stdout
+    table = kubectl("get", "sparketminers", "-n", ns, "-o", "wide").stdout  # endpoint: wide
     assert "alpha" in table and "Running" in table and status["endpoint"] in table
     events = get_json(kubectl, "events", "-n", ns, "--field-selector", "involvedObject.name=alpha")[
         "items"

@@ -1,5 +1,5 @@
 """The control loop's moving parts in one place: intake of watch events, the work queue,
-the workers, the periodic resync and the status poller.
+the workers, the periodic resync, the status poller and the fleet summary.
 
 Watch events (delivered by kopf, see `handlers`) never reconcile anything themselves;
 they update the in-memory fleet view (`FleetCache`) and queue the affected miner keys.
@@ -22,6 +22,7 @@ from sparket_operator.controller.fleet_cache import FleetCache
 from sparket_operator.controller.metrics import OperatorMetrics
 from sparket_operator.controller.poller import StatusPoller
 from sparket_operator.controller.reconciler import Reconciler, parse_miner, utc_now
+from sparket_operator.controller.summaries import SummaryPublisher
 from sparket_operator.controller.workqueue import WorkQueue
 from sparket_operator.kube import errors
 from sparket_operator.kube.api import KubeApi, resource_path
@@ -71,6 +72,7 @@ class Controller:
             timeout=settings.status_poll_timeout_seconds,
             metrics=metrics,
         )
+        self.summaries = SummaryPublisher(api=api, cache=self.cache, metrics=metrics)
         self._failures: Counter[MinerKey] = Counter()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -82,6 +84,7 @@ class Controller:
             self._spawn(self._worker(), f"worker-{number}")
         self._spawn(self._resync(), "resync")
         self._spawn(self.poller.run(self.settings.status_poll_seconds), "status-poller")
+        self._spawn(self.summaries.run(self.settings.fleet_summary_seconds), "fleet-summary")
 
     async def stop(self) -> None:
         for task in self._tasks:

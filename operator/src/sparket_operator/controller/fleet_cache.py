@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sparket_operator.api.v1alpha1 import Phase, SparketMiner
+from sparket_operator.api.v1alpha1 import Phase, SparketMiner, SparketMinerStatus
 from sparket_operator.reconcile.fleet import Fleet, MinerKey, MinerSummary
 from sparket_operator.reconcile.observed import NodeInfo
 from sparket_operator.reconcile.runtime_report import RuntimeReport
@@ -42,6 +42,7 @@ class FleetCache:
         self._reports: dict[MinerKey, RuntimeReport] = {}
         self._pods: dict[MinerKey, tuple[bool, str | None]] = {}  # (ready, pod IP)
         self._phases: dict[MinerKey, str] = {}
+        self._statuses: dict[MinerKey, SparketMinerStatus] = {}  # as last read or published
 
     def __len__(self) -> int:
         """How many miners are known."""
@@ -51,7 +52,9 @@ class FleetCache:
 
     def miner_seen(self, miner: SparketMiner) -> None:
         """A miner as read or watched (its status's endpoint and node included)."""
-        self._fleet.upsert(summary_of(miner))
+        summary = summary_of(miner)
+        self._fleet.upsert(summary)
+        self._statuses[summary.key] = miner.status
 
     def miner_deleted(self, key: MinerKey) -> None:
         """The watch says the miner is deleted: forget everything about it."""
@@ -59,14 +62,23 @@ class FleetCache:
         self._reports.pop(key, None)
         self._pods.pop(key, None)
         self._phases.pop(key, None)
+        self._statuses.pop(key, None)
 
     def miner_not_found(self, key: MinerKey) -> None:
         """A reconcile read found no miner: it leaves the fleet (freeing its hotkey and
         endpoint) at once; its pod and report go when their own events say so."""
         self._fleet.remove(key)
+        self._statuses.pop(key, None)
 
     def miner_keys(self) -> list[MinerKey]:
         return self._fleet.miner_keys()
+
+    def statuses(self) -> dict[MinerKey, SparketMinerStatus]:
+        """Every known miner's status (what the fleet summary is made of)."""
+        return dict(self._statuses)
+
+    def reports(self) -> dict[MinerKey, RuntimeReport]:
+        return dict(self._reports)
 
     def hotkey_owner(self, hotkey: str) -> MinerSummary | None:
         return self._fleet.hotkey_owner(hotkey)

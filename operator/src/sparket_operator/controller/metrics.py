@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from sparket_operator.api.fleet_summary import FleetSummary
 from sparket_operator.api.v1alpha1 import Phase
 
 
@@ -47,6 +49,55 @@ class OperatorMetrics:
             ["result"],
             registry=self.registry,
         )
+
+        self.fleet_miners = Gauge(
+            "sparket_fleet_miners",
+            "Miners per namespace by standing (ready, registered, earning, deregistered).",
+            ["namespace", "state"],
+            registry=self.registry,
+        )
+        self.fleet_emission = Gauge(
+            "sparket_fleet_emission_tao_per_day",
+            "The namespace's miners' emission, TAO a day at the last epochs' rate.",
+            ["namespace"],
+            registry=self.registry,
+        )
+        self.fleet_hotkeys_per_ip = Gauge(
+            "sparket_fleet_hotkeys_per_egress_ip",
+            "Hotkeys sharing an egress IP (they share every validator's per-IP limits).",
+            ["namespace", "egress_ip"],
+            registry=self.registry,
+        )
+        self.fleet_failing_validators = Gauge(
+            "sparket_fleet_failing_validators",
+            "Validators some of the namespace's miners are held back from.",
+            ["namespace"],
+            registry=self.registry,
+        )
+
+    def show_fleet(self, summaries: Iterable[FleetSummary]) -> None:
+        """The fleet gauges; series of namespaces and IPs no longer in use are dropped."""
+        for gauge in (
+            self.fleet_miners,
+            self.fleet_emission,
+            self.fleet_hotkeys_per_ip,
+            self.fleet_failing_validators,
+        ):
+            gauge.clear()
+        for s in summaries:
+            counts = {
+                "total": s.miners,
+                "ready": s.ready,
+                "registered": s.registered,
+                "earning": s.earning,
+                "deregistered": len(s.deregistered),
+            }
+            for state, value in counts.items():
+                self.fleet_miners.labels(s.namespace, state).set(value)
+            self.fleet_emission.labels(s.namespace).set(s.emission_tao_per_day)
+            self.fleet_failing_validators.labels(s.namespace).set(len(s.failing_validators))
+            for use in s.egress_ips:
+                self.fleet_hotkeys_per_ip.labels(s.namespace, use.ip).set(use.hotkeys)
 
     def count_write(self, verb: str, kind: str) -> None:
         self.api_writes.labels(verb, kind).inc()

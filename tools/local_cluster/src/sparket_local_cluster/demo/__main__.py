@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -103,9 +104,11 @@ class Demo:
 
     def _cli(self, tool: str, args: tuple[str, ...], stdin: str | None) -> str:
         assert self.cluster is not None
-        argv = [_tool(self.bin_dir, tool) or tool, f"--kubeconfig={self.cluster.kubeconfig}", *args]
+        # KUBECONFIG rather than --kubeconfig: kubectl hands no global flag to a plugin.
+        argv = [_tool(self.bin_dir, tool) or tool, *args]
+        env = {**self.env, "KUBECONFIG": str(self.cluster.kubeconfig)}
         result = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, env=self.env, timeout=360
+            argv, input=stdin, capture_output=True, text=True, env=env, timeout=360
         )
         if result.returncode != 0:
             raise DemoFailed(f"{tool} {' '.join(args[:3])}: {result.stderr.strip()}")
@@ -192,7 +195,11 @@ class Demo:
             "operator": {
                 "image": {"repository": "localhost/sparket-operator", **local},
                 # The node has no ExternalIP: the fleet's shared egress IP is set instead.
-                "config": {"egressIP": self.network.egress_ip, "statusPollSeconds": 5},
+                "config": {
+                    "egressIP": self.network.egress_ip,
+                    "statusPollSeconds": 5,
+                    "fleetSummarySeconds": 5,
+                },
                 "nodeSelector": {REAL_NODE_LABEL: "true"},
             },
             "runtime": {
@@ -253,6 +260,20 @@ class Demo:
             self._fail_on_crash_loop()
             time.sleep(2)
         raise DemoFailed(self.diagnosis())
+
+    def fleet_status(self) -> str:
+        """`kubectl sparket status` once the operator's fleet summary counts every miner
+        earning (the summary is recomputed every few seconds)."""
+        deadline = time.monotonic() + 60
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = self.kubectl("sparket", "status", "-n", NAMESPACE)
+            if shown.startswith(f"Fleet {NAMESPACE}: {self.count} miners") and (
+                f"{self.count} earning" in shown.splitlines()[0]
+            ):
+                break
+            time.sleep(2)
+        return f"$ kubectl sparket status -n {NAMESPACE}\n{shown}"
 
     def _fail_on_crash_loop(self) -> None:
         pods = json.loads(self.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json"))["items"]
@@ -317,6 +338,7 @@ class Demo:
         self.say(f"every miner Ready and submitting after {time.monotonic() - started:.0f} s")
         print(f"\n$ kubectl get sparketminers -n {NAMESPACE}", flush=True)
         print(self.kubectl("get", "sparketminers", "-n", NAMESPACE), flush=True)
+        print(self.fleet_status(), flush=True)
         print(_validator_summary(_get_json(counters_url)), flush=True)
         budget_keys = self.kubectl(
             "exec", "-n", NAMESPACE, f"{RELEASE}-redis-0", "--", "redis-cli", "dbsize"
@@ -357,6 +379,14 @@ def _validator_summary(counted: dict[str, Any]) -> str:
     )
 
 
+def _interrupt_once(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: unwind (everything started is stopped on the way out); a second
+    signal must not cut that cleanup short, so from now on they are ignored."""
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sparket_local_cluster.demo", description=__doc__
@@ -373,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.dir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     interactive = sys.stdin.isatty() and not os.environ.get("CI") and not args.no_wait
+    # Set explicitly: a process started in the background by a shell inherits SIGINT
+    # ignored, and Python then leaves it so (CI once ran the demo that way: Ctrl-C did
+    # nothing); SIGTERM (a `timeout`, a CI runner) stops it the same way.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _interrupt_once)
     try:
         with contextlib.ExitStack() as stack:
             Demo(workdir, args.miners, stack, args.chart).run(interactive=interactive)

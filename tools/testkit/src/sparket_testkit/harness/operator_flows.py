@@ -130,8 +130,11 @@ def running(status: dict[str, Any]) -> bool:
 
 
 def owned_objects(kubectl: Cli, namespace: str) -> dict[str, list[str]]:
-    """Names of everything the operator made in `namespace`, by kind."""
-    selector = "app.kubernetes.io/managed-by=sparket-operator"
+    """Names of everything the operator made for its miners in `namespace`, by kind (the
+    namespace's fleet summary is not one miner's)."""
+    selector = (
+        "app.kubernetes.io/managed-by=sparket-operator,app.kubernetes.io/component!=fleet-summary"
+    )
     found: dict[str, list[str]] = {}
     for kind in ("statefulsets", "services", "configmaps"):
         items = get_json(kubectl, kind, "-n", namespace, "-l", selector)["items"]
