@@ -269,6 +269,9 @@ async def test_a_deregistered_miner_stops_sending_and_says_why_on_ready(
             what="the deregistration seen",
         )
         answer = await client.get(ready)
+        metrics = (await client.get(ready.replace("/ready", "/metrics"))).text
+    assert "sparket_miner_deregistered 1.0" in metrics
+    assert "sparket_miner_registered 0.0" in metrics and "sparket_miner_incentive 0.0" in metrics
     assert answer.status_code == 503
     assert answer.json()["reason"] == f"deregistered: uid {uid} now held by {newcomer}"
     await asyncio.sleep(2.0)  # a send already under way when the sync saw it may land

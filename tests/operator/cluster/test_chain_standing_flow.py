@@ -33,9 +33,10 @@ from miner_runtime.submission.status import WorkStatus
 from sparket_local_cluster.miner_kube_objects import new_wallet
 from sparket_local_cluster.operator_process import LocalOperator
 from sparket_local_services.waits import wait_for
+from sparket_operator.api.fleet_summary import SUMMARY_CONFIGMAP, SUMMARY_KEY
 from sparket_testkit.harness.operator_flows import condition, miner, volume_for, wait_status
 from sparket_testkit.harness.status_server import StatusServer
-from sparket_testkit.kube_cli import Cli, apply, get_json
+from sparket_testkit.kube_cli import Cli, apply, get_json, try_get_json
 
 pytestmark = pytest.mark.cluster
 
@@ -106,6 +107,11 @@ class SimulatedRuntime:
         return dict(json.loads(status.model_dump_json()))
 
 
+def _summary(kubectl: Cli, ns: str) -> dict[str, Any]:
+    found = try_get_json(kubectl, "configmap", SUMMARY_CONFIGMAP, "-n", ns)
+    return dict(json.loads(found["data"][SUMMARY_KEY])) if found else {}
+
+
 def _row(kubectl: Cli, ns: str) -> dict[str, str]:
     table = kubectl("get", "sparketminer", NAME, "-n", ns).stdout.splitlines()
     header, row = table[0].split(), table[1].split()
@@ -138,6 +144,7 @@ def test_standing_moves_from_registered_to_earning_to_deregistered(
             status_url_template=server.template,
             status_poll_seconds="1",
             earning_grace_seconds="3600",
+            fleet_summary_seconds="1",
         )
         wallet_secret = wallet.secret(ns, f"{NAME}-wallet")
         apply(
@@ -174,6 +181,13 @@ def test_standing_moves_from_registered_to_earning_to_deregistered(
         assert float(row["EMISSION/DAY"]) == pytest.approx(0.25 * 7200 / (tempo + 1), rel=1e-3)
         wide = kubectl("get", "sparketminer", NAME, "-n", ns, "-o", "wide").stdout
         assert {"ENDPOINT", "EGRESS", "IMMUNITY", "MESSAGE"} <= set(wide.split("\n")[0].split())
+        earning_summary = wait_for(
+            lambda: (s := _summary(kubectl, ns)).get("earning") == 1 and s,
+            timeout=30,
+            what="the fleet summary counting the miner earning",
+        )
+        assert earning_summary["emissionTaoPerDay"] == pytest.approx(float(row["EMISSION/DAY"]))
+        assert operator.metric("sparket_fleet_emission_tao_per_day", namespace=ns) > 0
 
         # A new registration takes our uid: deregistered, not Ready, a Warning Event.
         newcomer = new_wallet(tmp_path, "newcomer").hotkey
@@ -199,6 +213,15 @@ def test_standing_moves_from_registered_to_earning_to_deregistered(
             timeout=30,
             what="a Deregistered Event",
         )
+        # The namespace's summary and the operator's metrics say so too.
+        wait_for(
+            lambda: _summary(kubectl, ns).get("deregistered") == [NAME],
+            timeout=30,
+            what="the fleet summary naming the deregistered miner",
+        )
+        assert _summary(kubectl, ns)["emissionTaoPerDay"] == 0
+        assert operator.metric("sparket_fleet_miners", namespace=ns, state="deregistered") == 1
+        assert operator.metric("sparket_fleet_miners", namespace=ns, state="earning") == 0
         # One Event for one happening, naming its cause (not Ready, which mirrors it).
         assert [(e["type"], e["message"].split("=")[0]) for e in found] == [
             ("Warning", "Registered")
