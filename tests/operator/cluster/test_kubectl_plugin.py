@@ -244,3 +244,20 @@ def test_report_zips_the_fleet_with_every_secret_redacted(
     assert not any("secret" in n.lower() for n in names)
     miners = json.loads(contents[f"{ns}/sparketminers.json"])
     assert miners[0]["spec"]["wallet"]["secretName"] == "r-h1-wallet"  # references are kept
+
+
+def test_a_miner_the_api_refuses_leaves_no_secret_behind(
+    kubectl: Cli, sparket: Cli, ns: str, tmp_path: Path
+) -> None:
+    """Nothing half-way: admission refuses the SparketMiner (an unknown league), so the
+    wallet Secret written just before it is deleted again."""
+    _wallet(tmp_path, "bad", {"h1": False})
+    result = sparket(
+        "import", "--wallet-path", str(tmp_path), "--wallet", "bad",
+        "--leagues", "nfl", "cricket", check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("kubectl sparket import: applying SparketMiner bad-h1: 422")
+    assert _miners(kubectl, ns) == {}
+    assert try_get_json(kubectl, "secret", "bad-h1-wallet", "-n", ns) is None
