@@ -14,6 +14,7 @@ from sparket_operator.api.v1alpha1 import (
     Condition,
     ConditionType,
     Phase,
+    SparketMiner,
     SparketMinerStatus,
 )
 from sparket_operator.controller.fleet_cache import FleetCache
@@ -23,6 +24,7 @@ from sparket_operator.kube.api import resource_path
 from sparket_operator.kube.memory import InMemoryKube
 from sparket_operator.reconcile.fleet_summary import summarize
 from sparket_operator.reconcile.runtime_report import RuntimeReport
+from sparket_testkit.harness.operator_world import ALICE, miner
 
 NOW = "2026-12-06T10:00:00Z"
 
@@ -102,10 +104,19 @@ def test_a_summary_counts_standing_emission_validators_and_ips_per_namespace() -
     assert (b.miners, b.earning, b.not_earning, b.immunity_ending) == (1, 0, [], [])
 
 
+def _seen(cache: FleetCache, key: tuple[str, str], status: SparketMinerStatus) -> None:
+    """The miner as the reconciler last published it (`miner_seen`, as after a status write)."""
+    raw = miner(key[1], ALICE)
+    raw["metadata"].update(namespace=key[0], uid=f"uid-{key[1]}")
+    cache.miner_seen(
+        SparketMiner.model_validate({**raw, "status": status.model_dump(by_alias=True)})
+    )
+
+
 def _cache() -> FleetCache:
     cache = FleetCache()
     for key, status in FLEET.items():
-        cache._statuses[key] = status  # the statuses as the reconciler last published them
+        _seen(cache, key, status)
     for key, report in REPORTS.items():
         cache.report_updated(key, report)
     return cache
@@ -129,7 +140,7 @@ async def test_the_summary_is_written_once_and_again_only_when_it_changes() -> N
     assert len(kube.writes) == 2
 
     changed = _cache()
-    changed._statuses[("b", "solo")] = _status(per_day=9.0)
+    _seen(changed, ("b", "solo"), _status(per_day=9.0))
     await SummaryPublisher(api=kube, cache=changed, metrics=metrics).publish_once()
     assert len(kube.writes) == 3
 
