@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The local demo (`make demo`): a real control plane, Redis, the local validator, the chart
-# installed with helm, the operator, and a fleet of miners whose pods run here while KWOK
-# marks them Running (see tools/local_cluster/src/sparket_local_cluster/demo/__main__.py). It ends by
-# printing `kubectl get sparketminers` and stops everything it started.
+# The local demo (`make demo`): the project's images, a real control plane and worker node,
+# the local validator, the chart installed with helm (operator and Redis as pods), and a
+# fleet of miners as real pods (see tools/local_cluster/src/sparket_local_cluster/demo/__main__.py).
+# It ends by printing `kubectl get sparketminers` and `kubectl sparket status`, and stops
+# everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never

@@ -114,7 +114,7 @@ def test_the_demo_shows_a_ready_submitting_fleet_and_leaves_nothing_running(
     # `kubectl sparket status`: the operator's fleet summary, every miner earning.
     status = output[output.index("$ kubectl sparket status") :].splitlines()
     headline = re.fullmatch(
-        r"Fleet sparket: 3 miners, 3 Ready, 3 registered, 3 earning, ([0-9.]+) TAO/day",
+        r"Fleet sparket: 3 miners, 3 Ready, 3 registered, 3 earning, ([0-9.]+) alpha/day",
         status[1],
     )
     assert headline is not None and float(headline.group(1)) > 0, status[:6]

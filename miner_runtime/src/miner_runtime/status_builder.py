@@ -89,8 +89,8 @@ def standing_status(standing: Standing, now: dt.datetime) -> ChainStandingStatus
         uid=standing.uid,
         incentive=round(standing.incentive, 6),
         consensus=round(standing.consensus, 6),
-        emission_tao_per_tempo=round(standing.emission_per_tempo, 9),
-        emission_tao_per_day=(
+        emission_alpha_per_tempo=round(standing.emission_per_tempo, 9),
+        emission_alpha_per_day=(
             None if standing.emission_per_day is None else round(standing.emission_per_day, 9)
         ),
         stake=standing.stake,

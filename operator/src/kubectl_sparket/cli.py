@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def status(cluster: Cluster, args: argparse.Namespace) -> int:
     namespace = None if args.all_namespaces else cluster.namespace
-    miners = cluster.list(*MINERS, namespace=namespace)
+    miners = cluster.objects(*MINERS, namespace=namespace)
     if not miners:
         print(f"No SparketMiners in {namespace or 'any namespace'}.")
         return 0
@@ -149,8 +149,9 @@ def _summary(cluster: Cluster, namespace: str, miners: list[dict[str, Any]]) -> 
     hears from the runtimes)."""
     published = cluster.get("v1", "ConfigMap", SUMMARY_CONFIGMAP, namespace)
     text = ((published or {}).get("data") or {}).get(SUMMARY_KEY)
-    if text:
-        return FleetSummary.model_validate(json.loads(text))
+    summary = _parsed_summary(text) if text else None
+    if summary is not None:
+        return summary
     statuses = {
         (namespace, str(m["metadata"]["name"])): SparketMinerStatus.model_validate(
             m.get("status") or {}
@@ -160,18 +161,32 @@ def _summary(cluster: Cluster, namespace: str, miners: list[dict[str, Any]]) -> 
     return summarize(statuses, {})[namespace]
 
 
+def _parsed_summary(text: str) -> FleetSummary | None:
+    """The published summary, or None when it does not parse (another operator version's:
+    the summary is then computed here instead)."""
+    try:
+        return FleetSummary.model_validate(json.loads(text))
+    except ValueError:  # JSONDecodeError and pydantic's ValidationError
+        return None
+
+
 # ---- import ---------------------------------------------------------------------------
 
 
 def import_wallet(cluster: Cluster, args: argparse.Namespace) -> int:
     ns = cluster.namespace
     labels = dict(_label(text) for text in args.label)
-    existing = cluster.list(*MINERS, namespace=None)
+    existing = cluster.list_visible(*MINERS)
     taken = {m["spec"]["hotkey"]: m["metadata"]["name"] for m in existing
              if m["metadata"]["namespace"] == ns}  # fmt: skip
     taken |= {m["spec"]["hotkey"]: f"{m['metadata']['namespace']}/{m['metadata']['name']}"
               for m in existing if m["metadata"]["namespace"] != ns}  # fmt: skip
-    plan = read_wallet(args.wallet_path, args.wallet, args.hotkeys, taken=taken)
+    names = {
+        m["metadata"]["name"]: m["spec"]["hotkey"]
+        for m in existing
+        if m["metadata"]["namespace"] == ns
+    }
+    plan = read_wallet(args.wallet_path, args.wallet, args.hotkeys, taken=taken, names=names)
     for line in plan.refused:
         print(f"refused {line}", file=sys.stderr)
     kept = {
@@ -203,7 +218,8 @@ def import_wallet(cluster: Cluster, args: argparse.Namespace) -> int:
         for hotkey in plan.accepted
     ]
     if args.dry_run:
-        print(yaml.safe_dump_all([o for pair in objects for o in pair], sort_keys=False), end="")
+        shown = [_without_data(o) for pair in objects for o in pair]  # no key on a terminal
+        print(yaml.safe_dump_all(shown, sort_keys=False), end="")
         print(f"# dry run: {len(objects)} miners would be imported, {len(plan.refused)} refused")
         return 1 if plan.refused else 0
     for secret, miner in objects:
@@ -211,6 +227,12 @@ def import_wallet(cluster: Cluster, args: argparse.Namespace) -> int:
         print(f"imported {miner['metadata']['name']} ({miner['spec']['hotkey']}) "
               f"nodePort {miner['spec']['axon']['nodePort']}")  # fmt: skip
     return 1 if plan.refused else 0
+
+
+def _without_data(obj: dict[str, Any]) -> dict[str, Any]:
+    if obj.get("kind") != "Secret":
+        return obj
+    return {**obj, "data": dict.fromkeys(obj.get("data") or {}, "<redacted>")}
 
 
 def _create_pair(cluster: Cluster, secret: dict[str, Any], miner: dict[str, Any]) -> None:
@@ -228,7 +250,7 @@ def _create_pair(cluster: Cluster, secret: dict[str, Any], miner: dict[str, Any]
 
 def _node_ports_in_use(cluster: Cluster, miners: list[dict[str, Any]]) -> set[int]:
     used = {int(p) for m in miners if (p := (m["spec"].get("axon") or {}).get("nodePort"))}
-    for service in cluster.list("v1", "Service", namespace=None):
+    for service in cluster.list_visible("v1", "Service"):
         for port in (service.get("spec") or {}).get("ports") or []:
             if port.get("nodePort"):
                 used.add(int(port["nodePort"]))
@@ -246,7 +268,7 @@ def _label(text: str) -> tuple[str, str]:
 
 
 def bulk(cluster: Cluster, args: argparse.Namespace) -> int:
-    miners = cluster.list(*MINERS, namespace=cluster.namespace, selector=args.selector)
+    miners = cluster.objects(*MINERS, namespace=cluster.namespace, selector=args.selector)
     if not miners:
         print(f"No SparketMiners in {cluster.namespace} match {args.selector}.")
         return 1
@@ -271,13 +293,13 @@ def bulk(cluster: Cluster, args: argparse.Namespace) -> int:
 def report(cluster: Cluster, args: argparse.Namespace) -> int:
     ns = cluster.namespace
     zipped = ReportZip()
-    miners = cluster.list(*MINERS, namespace=ns)
+    miners = cluster.objects(*MINERS, namespace=ns)
     zipped.json(f"{ns}/sparketminers.json", miners)
     for api_version, kind in (
         ("v1", "Pod"), ("v1", "Service"), ("apps/v1", "StatefulSet"),
         ("v1", "PersistentVolumeClaim"), ("v1", "ConfigMap"), ("v1", "Event"),
     ):  # fmt: skip
-        listed = functools.partial(cluster.list, api_version, kind, namespace=ns)
+        listed = functools.partial(cluster.objects, api_version, kind, namespace=ns)
         attempt(zipped, f"{ns}/{kind.lower()}s.json", listed)
     for miner in miners:
         runtime_pod = f"{miner['metadata']['name']}-0"
@@ -285,7 +307,12 @@ def report(cluster: Cluster, args: argparse.Namespace) -> int:
             cluster.pod_proxy_get, ns, runtime_pod, RUNTIME_CONTROL_PORT, "status"
         )
         attempt(zipped, f"{ns}/status/{miner['metadata']['name']}.json", answer)
-    for pod in cluster.list("v1", "Pod", namespace=None, selector=OPERATOR_SELECTOR):
+    try:
+        operators = cluster.list_visible("v1", "Pod", selector=OPERATOR_SELECTOR)
+    except CLUSTER_ERRORS as exc:  # recorded like any other part that cannot be read
+        zipped.text("operator/pods.error.txt", f"{type(exc).__name__}: {exc}")
+        operators = []
+    for pod in operators:
         pod_ns, pod_name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         log = functools.partial(cluster.pod_log, pod_ns, pod_name, args.log_lines)
         attempt(zipped, f"operator/{pod_name}.log", log)

@@ -12,7 +12,7 @@ from kubernetes import config as kube_config
 from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 FIELD_MANAGER = "kubectl-sparket"
 MINERS = ("sparket.io/v1alpha1", "SparketMiner")
@@ -59,10 +59,12 @@ class Cluster:
     def _resource(self, api_version: str, kind: str) -> Any:
         try:
             return self.client.resources.get(api_version=api_version, kind=kind)
-        except (NotFoundError, ApiException) as exc:
-            raise PluginError(f"the cluster does not serve {kind} ({api_version}): {exc}") from None
+        except (NotFoundError, ResourceNotFoundError, ApiException) as exc:
+            raise PluginError(
+                f"the cluster does not serve {kind} ({api_version}): is the CRD installed? {exc}"
+            ) from None
 
-    def list(
+    def objects(
         self, api_version: str, kind: str, *, namespace: str | None, selector: str | None = None
     ) -> list[dict[str, Any]]:
         """Objects of `kind` in `namespace` (None: every namespace)."""
@@ -71,6 +73,20 @@ class Cluster:
             found = resource.get(namespace=namespace, label_selector=selector)
         except ApiException as exc:
             raise PluginError(f"listing {kind}: {_reason(exc)}") from None
+        return [item.to_dict() for item in found.items]
+
+    def list_visible(
+        self, api_version: str, kind: str, *, selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every namespace's objects when we may list them, else our namespace's (a user
+        with namespace rights only still gets an answer)."""
+        resource = self._resource(api_version, kind)
+        try:
+            found = resource.get(namespace=None, label_selector=selector)
+        except ApiException as exc:
+            if exc.status != 403:
+                raise PluginError(f"listing {kind}: {_reason(exc)}") from None
+            return self.objects(api_version, kind, namespace=self.namespace, selector=selector)
         return [item.to_dict() for item in found.items]
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any] | None:

@@ -20,31 +20,50 @@ from typing import Any
 from kubectl_sparket.cluster import CLUSTER_ERRORS
 
 REDACTED = "<redacted>"
-# Keys whose value is a credential. `hotkey` (a public ss58 address) and references such
-# as `secretName` are kept: they say where a secret is, not what it is.
-_SECRET_KEY = re.compile(
-    r"(password|passwd|token|secret(?!name)|private|mnemonic|seed|credential|apikey|api_key"
-    r"|authorization|\.pem$|^key$|coldkey(?!pub))",
+# Names that say their value is a credential (a key of a mapping, or an env entry's name).
+_SECRET_NAME = re.compile(
+    r"(password|passwd|passphrase|token|secret|private|mnemonic|seed|credential|apikey"
+    r"|api_key|authorization|\.pem$|^key$|coldkey(?!pub))",
     re.IGNORECASE,
 )
+# Names that only point at a secret (where it is, not what it is): kept, and walked into.
+_REFERENCE = re.compile(r"(Ref$|Name$|^secret$|^items$|^key$)")
 _SECRET_VALUE = re.compile(
     r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|\"(secretPhrase|secretSeed|privateKey)\"|"
     r"\b0x[0-9a-f]{64}\b|\$NACL|\$BT|gAAAAA|\$ANSIBLE_VAULT)",
     re.IGNORECASE,
 )
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]+@")  # redis://user:pw@host
+
+
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) and not _REFERENCE.search(name)
 
 
 def redact(value: Any) -> Any:
-    """`value` with every credential blanked (dicts, lists and strings, recursively)."""
+    """`value` with every credential blanked (dicts, lists and strings, recursively): values
+    under credential-like keys (references such as `secretName` or `secretKeyRef`, and
+    booleans, are kept), env entries by their name, private keys and keyfiles anywhere, and
+    passwords inside URLs."""
     if isinstance(value, dict):
+        env_secret = isinstance(value.get("name"), str) and _secret_name(value["name"])
         return {
-            k: (REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v))
+            k: (
+                REDACTED
+                if (_secret_name(str(k)) or (env_secret and k == "value"))
+                and isinstance(v, str | int | float)
+                and not isinstance(v, bool)
+                and v != ""
+                else redact(v)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
-    if isinstance(value, str) and _SECRET_VALUE.search(value):
-        return REDACTED
+    if isinstance(value, str):
+        if _SECRET_VALUE.search(value):
+            return REDACTED
+        return _URL_PASSWORD.sub(rf"\1{REDACTED}@", value)
     return value
 
 

@@ -14,7 +14,7 @@ from sparket_operator.api.fleet_summary import FleetSummary
 GREEN, YELLOW, RED, BOLD, RESET = "\033[32m", "\033[33m", "\033[31m", "\033[1m", "\033[0m"
 _GOOD = {"True", "Running"}
 _BAD = {"False", "Invalid", "Deregistered"}
-COLUMNS = ("NAME", "PHASE", "READY", "UID", "INCENTIVE", "TAO/DAY", "REGISTERED", "EARNING",
+COLUMNS = ("NAME", "PHASE", "READY", "UID", "INCENTIVE", "ALPHA/DAY", "REGISTERED", "EARNING",
            "VALIDATORS", "SUBMITTED-1H")  # fmt: skip
 
 
@@ -53,7 +53,7 @@ def miner_row(miner: Mapping[str, Any]) -> tuple[str, ...]:
         _condition(miner, "Ready"),
         "-" if status.get("uid") is None else str(status["uid"]),
         _number(chain.get("incentive"), 6),
-        _number(chain.get("emissionTaoPerDay"), 6),
+        _number(chain.get("emissionAlphaPerDay"), 6),
         _condition(miner, "Registered"),
         _condition(miner, "Earning"),
         "-" if status.get("validatorsConnected") is None else str(status["validatorsConnected"]),
@@ -80,7 +80,7 @@ def render(summary: FleetSummary, miners: Iterable[Mapping[str, Any]], *, colour
     deregistered = len(s.deregistered)
     headline = (
         f"{s.miners} miners, {s.ready} Ready, {s.registered} registered, "
-        f"{s.earning} earning, {s.emission_tao_per_day:.6f} TAO/day"
+        f"{s.earning} earning, {s.emission_alpha_per_day:.6f} alpha/day"
     )
     lines = [paint(f"Fleet {s.namespace}: ", BOLD) + headline]
     phases = ", ".join(f"{paint.judged(p)} {n}" for p, n in s.by_phase.items()) or "-"

@@ -61,10 +61,16 @@ def dns_name(*parts: str) -> str:
 
 
 def read_wallet(
-    wallet_path: Path, wallet: str, hotkeys: Iterable[str] | None, *, taken: Mapping[str, str]
+    wallet_path: Path,
+    wallet: str,
+    hotkeys: Iterable[str] | None,
+    *,
+    taken: Mapping[str, str],
+    names: Mapping[str, str] | None = None,
 ) -> Plan:
     """What to import from the wallet; `taken` maps hotkeys (ss58) already run in the
-    cluster to the SparketMiner running them."""
+    cluster to the SparketMiner running them, `names` the namespace's SparketMiner names to
+    the hotkey each runs (a name is never taken over by another hotkey)."""
     root = wallet_path.expanduser() / wallet
     plan = Plan()
     if not root.is_dir():
@@ -80,16 +86,27 @@ def read_wallet(
     if not coldkeypub.is_file():
         plan.refused.append(f"wallet {wallet}: no {coldkeypub}")
         return plan
-    names = sorted(hotkeys) if hotkeys else sorted(p.name for p in (root / "hotkeys").glob("*"))
-    if not names:
+    files = sorted(hotkeys) if hotkeys else sorted(p.name for p in (root / "hotkeys").glob("*"))
+    if not files:
         plan.refused.append(f"wallet {wallet}: no hotkey files under {root / 'hotkeys'}")
-    seen: dict[str, str] = {}
-    for name in names:
+    seen: dict[str, str] = {}  # hotkey -> its file, in this import
+    made: dict[str, str] = {}  # miner name -> its file, in this import
+    existing = names or {}
+    for name in files:
         line = _judge(root, wallet, name, coldkeypub.read_bytes(), seen=seen, taken=taken)
+        if not isinstance(line, str) and line.miner in made:
+            line = (
+                f"hotkey {wallet}/{name}: its name {line.miner} is also hotkey {made[line.miner]}'s"
+            )
+        elif not isinstance(line, str) and existing.get(line.miner, line.ss58) != line.ss58:
+            line = (
+                f"hotkey {wallet}/{name}: SparketMiner {line.miner} exists and runs "
+                f"{short_address(existing[line.miner])}"
+            )
         if isinstance(line, str):
             plan.refused.append(line)
         else:
-            seen[line.ss58] = name
+            seen[line.ss58], made[line.miner] = name, name
             plan.accepted.append(line)
     return plan
 

@@ -161,10 +161,12 @@ def test_never_registered_is_not_deregistered() -> None:
     assert not standing.registered and not standing.deregistered
 
 
-def test_an_emptied_uid_is_reported_as_such() -> None:
-    registered = read_standing(_snapshot(_neuron(2, "5Us")), None, None)
-    gone = read_standing(_snapshot(_neuron(0, "5Other")), None, registered)
-    assert gone.deregistered_reason == "hotkey no longer on the subnet (uid 2 is empty)"
+def test_a_read_without_our_old_uid_is_no_deregistration() -> None:
+    """A node that cannot serve the subnet answers an empty (or short) list: not a verdict."""
+    registered = read_standing(_snapshot(_neuron(2, "5Us", incentive=0.3)), None, None)
+    for bad_read in (_snapshot(), _snapshot(_neuron(0, "5Other"))):
+        kept = read_standing(bad_read, None, registered)
+        assert kept == registered and not kept.deregistered
 
 
 def test_registering_again_clears_the_deregistration() -> None:
@@ -178,3 +180,21 @@ def test_small_moves_are_not_logged() -> None:
     a = read_standing(_snapshot(_neuron(2, "5Us", incentive=0.10001)), None, None)
     b = read_standing(_snapshot(_neuron(2, "5Us", incentive=0.10002)), None, a)
     assert not worth_logging(a, b)
+
+
+async def test_a_replaced_hotkey_still_listed_stays_deregistered(
+    neurons_file: Path, own_hotkey: str, keys: Callable[[str], str]
+) -> None:
+    """The file keeps listing us after the newcomer replaced us: we are not registered anew."""
+    us = {"hotkey": own_hotkey, "coldkey": keys("cold")}
+    _write(neurons_file, [us])
+    watch = _watch(neurons_file, own_hotkey)
+    await watch.refresh()
+    newcomer = {"hotkey": keys("newcomer"), "coldkey": keys("cold2"), "replaces": own_hotkey}
+    _write(neurons_file, [us, newcomer])
+    for _ in range(2):  # and on every later read of the unchanged file
+        await watch.refresh()
+        assert watch.standing is not None and watch.standing.deregistered
+    _write(neurons_file, [newcomer, us])  # the order does not matter either
+    await watch.refresh()
+    assert not watch.registered

@@ -247,7 +247,7 @@ def _status() -> dict[str, Any]:
         validators_connected=3,
         submitted_1h=12,
         chain=ChainStanding(
-            uid=7, incentive=0.0125, emission_tao_per_day=0.75, immunity_blocks_left=40
+            uid=7, incentive=0.0125, emission_alpha_per_day=0.75, immunity_blocks_left=40
         ),
     )
     return status.model_dump(mode="json", by_alias=True, exclude_none=True)

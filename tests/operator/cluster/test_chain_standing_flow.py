@@ -186,8 +186,8 @@ def test_standing_moves_from_registered_to_earning_to_deregistered(
             timeout=30,
             what="the fleet summary counting the miner earning",
         )
-        assert earning_summary["emissionTaoPerDay"] == pytest.approx(float(row["EMISSION/DAY"]))
-        assert operator.metric("sparket_fleet_emission_tao_per_day", namespace=ns) > 0
+        assert earning_summary["emissionAlphaPerDay"] == pytest.approx(float(row["EMISSION/DAY"]))
+        assert operator.metric("sparket_fleet_emission_alpha_per_day", namespace=ns) > 0
 
         # A new registration takes our uid: deregistered, not Ready, a Warning Event.
         newcomer = new_wallet(tmp_path, "newcomer").hotkey
@@ -219,7 +219,7 @@ def test_standing_moves_from_registered_to_earning_to_deregistered(
             timeout=30,
             what="the fleet summary naming the deregistered miner",
         )
-        assert _summary(kubectl, ns)["emissionTaoPerDay"] == 0
+        assert _summary(kubectl, ns)["emissionAlphaPerDay"] == 0
         assert operator.metric("sparket_fleet_miners", namespace=ns, state="deregistered") == 1
         assert operator.metric("sparket_fleet_miners", namespace=ns, state="earning") == 0
         # One Event for one happening, naming its cause (not Ready, which mirrors it).

@@ -196,17 +196,22 @@ def test_status_shows_the_operators_fleet_summary(
             what=f"{name} Running",
             operator=operator,
         )
+
+    def summary() -> dict[str, Any]:
+        found = try_get_json(kubectl, "configmap", SUMMARY_CONFIGMAP, "-n", ns) or {}
+        return dict(json.loads((found.get("data") or {}).get("summary.json") or "{}"))
+
+    # Written within a second of each change; the first one may predate the second miner.
     published = wait_for(
-        lambda: (try_get_json(kubectl, "configmap", SUMMARY_CONFIGMAP, "-n", ns) or {}).get("data"),
+        lambda: (s := summary()).get("ready") == 2 and s,
         timeout=30,
-        what="the fleet summary ConfigMap",
+        what="the fleet summary counting both miners Ready",
     )
-    summary = json.loads(published["summary.json"])
-    assert (summary["miners"], summary["ready"], summary["byPhase"]) == (2, 2, {"Running": 2})
+    assert (published["miners"], published["byPhase"]) == (2, {"Running": 2})
 
     shown = sparket("status").stdout
     assert shown.splitlines()[0] == (
-        f"Fleet {ns}: 2 miners, 2 Ready, 0 registered, 0 earning, 0.000000 TAO/day"
+        f"Fleet {ns}: 2 miners, 2 Ready, 0 registered, 0 earning, 0.000000 alpha/day"
     )
     assert "\033[" not in shown  # no colour when not on a terminal
     rows = [line.split() for line in shown.splitlines() if line.startswith("s")]

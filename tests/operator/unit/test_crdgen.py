@@ -200,7 +200,7 @@ def test_printer_columns_in_order() -> None:
         ("Hotkey", "string", ".status.hotkeyShort", 0),
         ("UID", "integer", ".status.uid", 0),
         ("Incentive", "number", ".status.chain.incentive", 0),
-        ("Emission/day", "number", ".status.chain.emissionTaoPerDay", 0),
+        ("Emission/day", "number", ".status.chain.emissionAlphaPerDay", 0),
         ("Validators", "integer", ".status.validatorsConnected", 0),
         ("Submitted-1h", "integer", ".status.submitted1h", 0),
         ("Age", "date", ".metadata.creationTimestamp", 0),

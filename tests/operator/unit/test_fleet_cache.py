@@ -80,3 +80,14 @@ def test_a_running_pod_is_polled_ready_or_not_a_pod_without_an_ip_is_not() -> No
     assert cache.poll_targets() == [(KEY, "10.0.0.1")]
     cache.pod_seen(KEY, ready=False, ip=None)
     assert cache.poll_targets() == []
+
+
+def test_a_pod_with_a_new_ip_drops_the_old_pods_report() -> None:
+    cache = FleetCache()
+    cache.miner_seen(_miner())
+    cache.pod_seen(KEY, ready=True, ip="10.0.0.1")
+    cache.report_updated(KEY, RuntimeReport(uid=1))
+    cache.pod_seen(KEY, ready=True, ip="10.0.0.1")  # a heartbeat: kept
+    assert cache.report(KEY) == RuntimeReport(uid=1)
+    cache.pod_seen(KEY, ready=False, ip="10.0.0.9")  # the pod was replaced
+    assert cache.report(KEY) is None

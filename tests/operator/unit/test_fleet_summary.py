@@ -55,7 +55,7 @@ def _status(
         hotkey=hotkey,
         egress_ip=egress,
         chain=ChainStanding(
-            uid=uid, incentive=0.01, emission_tao_per_day=per_day, immunity_blocks_left=immunity
+            uid=uid, incentive=0.01, emission_alpha_per_day=per_day, immunity_blocks_left=immunity
         ),
     )
 
@@ -90,7 +90,7 @@ def test_a_summary_counts_standing_emission_validators_and_ips_per_namespace() -
     assert (a.miners, a.ready, a.registered, a.earning) == (4, 3, 3, 2)
     assert a.by_phase == {"Degraded": 1, "Running": 3}
     assert a.deregistered == ["m3"] and a.not_earning == ["m4"]
-    assert a.emission_tao_per_day == 2.0  # 1.5 + 0.5; the deregistered one is not counted
+    assert a.emission_alpha_per_day == 2.0  # 1.5 + 0.5; the deregistered one is not counted
     assert [(i.miner, i.blocks_left) for i in a.immunity_ending] == [("m2", 300)]
     assert [(v.validator, v.miners, v.reasons) for v in a.failing_validators] == [
         ("5FLSigC9", 1, {"banned": 1}),
@@ -132,7 +132,7 @@ async def test_the_summary_is_written_once_and_again_only_when_it_changes() -> N
     live = await kube.get(resource_path("v1", "ConfigMap", namespace="a", name=SUMMARY_CONFIGMAP))
     assert live is not None
     summary = FleetSummary.model_validate(json.loads(live["data"][SUMMARY_KEY]))
-    assert summary.emission_tao_per_day == 2.0 and summary.deregistered == ["m3"]
+    assert summary.emission_alpha_per_day == 2.0 and summary.deregistered == ["m3"]
 
     # A restarted operator over the same fleet reads what is there and writes nothing.
     again = SummaryPublisher(api=kube, cache=_cache(), metrics=OperatorMetrics())
@@ -144,8 +144,18 @@ async def test_the_summary_is_written_once_and_again_only_when_it_changes() -> N
     await SummaryPublisher(api=kube, cache=changed, metrics=metrics).publish_once()
     assert len(kube.writes) == 3
 
+    # The last miner of "b" goes: its summary says so instead of keeping the old numbers.
+    emptied = _cache()
+    publisher_b = SummaryPublisher(api=kube, cache=emptied, metrics=OperatorMetrics())
+    await publisher_b.publish_once()
+    emptied.miner_deleted(("b", "solo"))
+    await publisher_b.publish_once()
+    live_b = await kube.get(resource_path("v1", "ConfigMap", namespace="b", name=SUMMARY_CONFIGMAP))
+    assert live_b is not None
+    assert json.loads(live_b["data"][SUMMARY_KEY])["miners"] == 0
+
     exposed = generate_latest(metrics.registry).decode()
-    assert 'sparket_fleet_emission_tao_per_day{namespace="a"} 2.0' in exposed
+    assert 'sparket_fleet_emission_alpha_per_day{namespace="a"} 2.0' in exposed
     assert 'sparket_fleet_miners{namespace="a",state="deregistered"} 1.0' in exposed
     assert (
         'sparket_fleet_hotkeys_per_egress_ip{egress_ip="203.0.113.10",namespace="a"} 3.0' in exposed

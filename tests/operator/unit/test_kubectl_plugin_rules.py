@@ -33,15 +33,34 @@ def test_node_ports_keep_the_current_ones_and_fill_the_lowest_free() -> None:
 
 def test_redaction_blanks_credentials_and_keeps_references() -> None:
     document = {
-        "data": {"redis_password": "p", "token": "t", "note": "fine"},
+        "data": {"redis_password": "p", "token": "t", "note": "fine", "passphrase": "x"},
         "spec": {"hotkey": "5Pub", "wallet": {"secretName": "w-wallet"}},
-        "env": [{"name": "X", "value": '{"secretPhrase": "a b c"}'}],
+        "env": [
+            {"name": "X", "value": '{"secretPhrase": "a b c"}'},
+            {"name": "REDIS_PASSWORD", "value": "hunter2"},
+            {"name": "URL", "value": "redis://miner:hunter2@redis:6379/0"},
+            {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "s", "key": "password"}}},
+        ],
+        "volumes": [{"secret": {"secretName": "w", "items": [{"key": "hotkey", "path": "h"}]}}],
+        "automountServiceAccountToken": False,
         "empty_password": "",
     }
     assert redact(document) == {
-        "data": {"redis_password": REDACTED, "token": REDACTED, "note": "fine"},
+        "data": {
+            "redis_password": REDACTED,
+            "token": REDACTED,
+            "note": "fine",
+            "passphrase": REDACTED,
+        },
         "spec": {"hotkey": "5Pub", "wallet": {"secretName": "w-wallet"}},
-        "env": [{"name": "X", "value": REDACTED}],
+        "env": [
+            {"name": "X", "value": REDACTED},
+            {"name": "REDIS_PASSWORD", "value": REDACTED},
+            {"name": "URL", "value": f"redis://miner:{REDACTED}@redis:6379/0"},
+            {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "s", "key": "password"}}},
+        ],
+        "volumes": [{"secret": {"secretName": "w", "items": [{"key": "hotkey", "path": "h"}]}}],
+        "automountServiceAccountToken": False,
         "empty_password": "",
     }
 
@@ -55,7 +74,7 @@ SUMMARY = FleetSummary(
     deregistered=["m2"],
     earning=1,
     not_earning=[],
-    emission_tao_per_day=0.4,
+    emission_alpha_per_day=0.4,
     immunity_ending=[],
     failing_validators=[FailingValidator(validator="5HGjWAeF", miners=1, reasons={"banned": 1})],
     egress_ips=[EgressUse(ip="203.0.113.10", hotkeys=2, miners=["m1", "m2"])],
@@ -67,7 +86,7 @@ MINERS = [
             "phase": "Running",
             "uid": 4,
             "conditions": [{"type": "Ready", "status": "True"}],
-            "chain": {"incentive": 0.02, "emissionTaoPerDay": 0.4},
+            "chain": {"incentive": 0.02, "emissionAlphaPerDay": 0.4},
         },
     },
     {"metadata": {"name": "m2"}, "status": {"phase": "Degraded"}},
@@ -77,7 +96,9 @@ MINERS = [
 def test_the_status_screen_without_colour() -> None:
     screen = render(SUMMARY, MINERS, colour=False)
     lines = screen.splitlines()
-    assert lines[0] == "Fleet sparket: 2 miners, 2 Ready, 1 registered, 1 earning, 0.400000 TAO/day"
+    assert (
+        lines[0] == "Fleet sparket: 2 miners, 2 Ready, 1 registered, 1 earning, 0.400000 alpha/day"
+    )
     assert "  egress 203.0.113.10: 2 hotkeys (m1, m2)" in lines
     assert "  deregistered: m2" in lines
     assert "  validator 5HGjWAeF: 1 miners held (banned x1)" in lines

@@ -8,6 +8,7 @@ the same comparison the reconciler makes before it decides to write.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from dataclasses import replace
 from typing import Any
@@ -619,13 +620,13 @@ def test_the_standing_is_shown_in_status_chain() -> None:
     status = _status()
 
     assert status.chain is not None
-    assert (status.chain.uid, status.chain.incentive, status.chain.emission_tao_per_day) == (
+    assert (status.chain.uid, status.chain.incentive, status.chain.emission_alpha_per_day) == (
         17,
         0.0125,
         0.82,
     )
     wire = status.model_dump(by_alias=True, mode="json")["chain"]
-    assert wire["emissionTaoPerDay"] == 0.82 and wire["readAt"] == "2025-02-01T09:59:20+00:00"
+    assert wire["emissionAlphaPerDay"] == 0.82 and wire["readAt"] == "2025-02-01T09:59:20+00:00"
 
 
 def test_a_deregistered_miner_is_not_ready_and_says_who_took_its_uid() -> None:
@@ -658,42 +659,60 @@ def test_a_runtime_without_a_chain_report_is_not_held_back() -> None:
     assert _condition(status, ConditionType.READY).status == TRUE
 
 
-def test_earning_waits_out_the_grace_period_then_goes_false() -> None:
-    zero = _with_chain(incentive=0.0, emission_per_day=0.0)
-    first = _status(facts=zero, now=NOW)  # Registered becomes True now
-    assert _condition(first, ConditionType.REGISTERED).last_transition_time == NOW
+def _earning_after(blocks_registered: int, grace: float) -> Condition:
+    facts = _with_chain(
+        incentive=0.0,
+        emission_per_day=0.0,
+        block=5_000_000,
+        registered_at_block=5_000_000 - blocks_registered,
+    )
+    status = compute_status(
+        _miner(),
+        progress=HEALTHY,
+        observed=HEALTHY_OBSERVED,
+        facts=facts,
+        now=NOW,
+        earning_grace_seconds=grace,
+    )
+    return _condition(status, ConditionType.EARNING)
 
-    within = compute_status(
+
+def test_earning_waits_out_the_grace_period_counted_on_chain_then_goes_false() -> None:
+    """Blocks since registration times 12 s: an operator or pod restart does not reset it."""
+    within = _earning_after(blocks_registered=25, grace=600)  # 300 s of 600
+    assert (within.status, within.reason) == (UNKNOWN, "NotScoredYet")
+    assert "5 min of the grace period left" in within.message
+    past = _earning_after(blocks_registered=50, grace=600)
+    assert (past.status, past.reason) == (FALSE, "NoIncentive")
+
+
+def test_without_a_registration_block_the_grace_counts_from_registered() -> None:
+    zero = _with_chain(incentive=0.0, emission_per_day=0.0, registered_at_block=None)
+    first = _status(facts=zero, now=NOW)  # Registered becomes True now
+    later = compute_status(
         _miner(status=first),
         progress=HEALTHY,
         observed=HEALTHY_OBSERVED,
         facts=zero,
-        now=LATER,  # 5 minutes later, grace 10 minutes
+        now=LATEST,  # 10 minutes later
         earning_grace_seconds=600,
     )
-    earning = _condition(within, ConditionType.EARNING)
-    assert (earning.status, earning.reason) == (UNKNOWN, "NotScoredYet")
-    assert "5 min of the grace period left" in earning.message
-
-    past = compute_status(
-        _miner(status=within),
-        progress=HEALTHY,
-        observed=HEALTHY_OBSERVED,
-        facts=zero,
-        now=LATEST,  # 10 minutes after registration
-        earning_grace_seconds=600,
-    )
-    earning = _condition(past, ConditionType.EARNING)
-    assert (earning.status, earning.reason) == (FALSE, "NoIncentive")
-    assert _condition(past, ConditionType.READY).status == TRUE  # not earning is not down
+    assert _condition(first, ConditionType.EARNING).reason == "NotScoredYet"
+    assert _condition(later, ConditionType.EARNING).reason == "NoIncentive"
+    assert _condition(later, ConditionType.READY).status == TRUE  # not earning is not down
 
 
 def test_no_report_keeps_the_last_standing_with_its_read_time() -> None:
+    """An operator restart: the pod is Ready, its report has not come yet. The standing and
+    its conditions stay as they were (no flap through Unknown, no repeated Events)."""
     first = _status()
     again = _status(_miner(status=first), facts=None, now=LATER)  # pod Ready, no answer
 
     assert again.chain == first.chain
-    assert _condition(again, ConditionType.REGISTERED).status == UNKNOWN
+    for kind in (ConditionType.REGISTERED, ConditionType.EARNING):
+        assert _condition(again, kind) == _condition(first, kind)
+    moved = {new.type for _, new in cond.transitions(first.conditions, again.conditions)}
+    assert not moved & {ConditionType.REGISTERED, ConditionType.EARNING}
 
 
 def test_a_deregistration_is_a_warning_event_even_for_a_new_operator() -> None:
@@ -709,3 +728,18 @@ def test_a_deregistration_is_a_warning_event_even_for_a_new_operator() -> None:
     assert (event["type"], event["reason"]) == ("Warning", "Deregistered")
     earning_again = _condition(_status(), ConditionType.EARNING)
     assert events.worth_an_event(_condition(status, ConditionType.EARNING), earning_again)
+
+
+def test_a_standing_that_only_ages_is_republished_every_ten_minutes_not_every_sync() -> None:
+    first = _status()
+    assert first.chain is not None and FACTS.chain is not None
+
+    def after(seconds: int, **changed: Any) -> SparketMinerStatus:
+        read = dt.datetime.fromisoformat(FACTS.chain.read_at or "") + dt.timedelta(seconds=seconds)
+        facts = _with_chain(read_at=read.isoformat(), block=5_000_000 + seconds // 12, **changed)
+        return _status(_miner(status=first), facts=facts, now=LATER)
+
+    assert after(120).chain == first.chain  # one sync later, nothing but the clock moved
+    assert after(600).chain != first.chain  # ten minutes: the read time is refreshed
+    moved = after(120, incentive=0.5).chain
+    assert moved is not None and moved.incentive == 0.5 and moved.block == 5_000_010

@@ -43,6 +43,10 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# Reading a storage item can also fail as a ValueError (an item this node does not know).
+TERMS_ERRORS: tuple[type[BaseException], ...] = (*TRANSPORT_ERRORS, ValueError)
+
+
 class ChainError(MinerRuntimeError):
     """A chain operation failed; the message is one line."""
 
@@ -134,15 +138,17 @@ class SubtensorChain:
             registered = self._subtensor.query_subtensor(
                 "BlockAtRegistration", params=[self._netuid, uid]
             )
-        except TRANSPORT_ERRORS as exc:
+        except TERMS_ERRORS as exc:
             raise ChainUnavailableError(
                 f"reading the terms of netuid {self._netuid} failed: {_one_line(exc)}"
             ) from exc
+        if tempo is None or immunity is None:  # the subnet is not there (any more)
+            raise ChainUnavailableError(f"netuid {self._netuid} reports no tempo or immunity")
         value = getattr(registered, "value", registered)
         return StandingTerms(
-            tempo=int(tempo or 0),
-            immunity_period=int(immunity or 0),
-            registered_at_block=None if value is None else int(value),
+            tempo=int(tempo),
+            immunity_period=int(immunity),
+            registered_at_block=int(value) if value else None,  # 0: the chain's "unset"
         )
 
     def serve_axon(self, ip: str, port: int) -> None:

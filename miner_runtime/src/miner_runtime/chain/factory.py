@@ -11,7 +11,7 @@ JSON list of neurons registered at start-up.
 
 `stake` (TAO), `validator_permit`, `ip` and `port` are optional; `ip` and `port` come
 together (absent: the neuron serves no axon). `incentive` and `consensus` (0..1) and
-`emission` (TAO per tempo) are the last epoch's result for the neuron. `replaces: "5H..."`
+`emission` (alpha per tempo) are the last epoch's result for the neuron. `replaces: "5H..."`
 registers the neuron into that hotkey's uid, which is how a hotkey is deregistered on a full
 subnet.
 
@@ -67,7 +67,7 @@ class MockNeuron(BaseModel):
     port: int | None = Field(default=None, ge=0, le=65535)
     incentive: float = Field(default=0.0, ge=0.0, le=1.0)
     consensus: float = Field(default=0.0, ge=0.0, le=1.0)
-    emission: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)  # TAO per tempo
+    emission: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)  # alpha per tempo
     replaces: str | None = None  # the hotkey whose uid this registration takes
 
     @field_validator("hotkey", "coldkey", "replaces")
@@ -149,15 +149,21 @@ def load_mock_neurons(path: Path) -> list[MockNeuron]:
 
 def seed_mock_chain(chain: MockChain, neurons: Iterable[MockNeuron]) -> list[int]:
     """Register every listed neuron not registered yet (into the uid of the hotkey it
-    `replaces`, when that one is registered), and set every listed neuron's standing; the
-    uids, in file order."""
+    `replaces`, when that one is registered), and set every registered neuron's standing;
+    the uids, in file order (a replaced hotkey has none)."""
+    neurons = list(neurons)
+    # A hotkey another entry replaces stays deregistered, even while it is still listed.
+    replaced = {n.replaces for n in neurons if n.replaces}
     uids = []
     for neuron in neurons:
         uid = chain.uid_of(neuron.hotkey)
         if uid is None and neuron.replaces and chain.uid_of(neuron.replaces) is not None:
             uid = chain.replace(neuron.replaces, neuron.hotkey, neuron.coldkey)
+            chain.set_validator_permit(uid, neuron.validator_permit)
             if neuron.axon is not None:
                 chain.set_axon(neuron.hotkey, *neuron.axon)
+        elif uid is None and neuron.hotkey in replaced:
+            continue  # deregistered by the entry that replaces it
         elif uid is None:
             uid = chain.register(
                 neuron.hotkey,

@@ -6,15 +6,20 @@ deregistered. bittensor 10's neuron records carry no `rank` or `trust` (subtenso
 them), so neither is reported.
 
 Rules, and the chain fact each answers:
-- Deregistration is our hotkey gone from a subnet it was registered on, usually because a
-  new registration took its uid (a full subnet prunes the lowest-scoring neuron outside
-  immunity). It is remembered from the first read that shows it until we are registered
-  again, with the uid's new holder when there is one.
+- Deregistration is our uid held by another hotkey: a full subnet prunes the lowest-scoring
+  neuron outside immunity and gives its uid to the new registration (uids are never
+  emptied). It is remembered from the first read that shows it until we are registered
+  again. A read where our old uid is missing altogether (an empty or short neuron list, as
+  a node answers when it cannot serve the subnet) proves nothing: the last standing stays.
 - A chain that cannot be read leaves the last standing as it was; its `read_at` says how
   old it is (the status shows the age), so nothing stale is shown as fresh and no zero is
   invented.
 - Emission per day: the chain reports emission per tempo, and an epoch runs every
   `tempo + 1` blocks of 12 s (7,200 blocks a day).
+- Emission is in the subnet's own token, alpha: since dynamic TAO a neuron's `Emission` is
+  paid in its subnet's alpha (bittensor's `NeuronInfo.emission` is that, divided by 1e9).
+  Its TAO worth moves with the subnet's price, which this does not read; so every field,
+  column and metric says alpha, not TAO.
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ class Standing:
     uid: int | None
     incentive: float
     consensus: float
-    emission_per_tempo: float  # TAO
-    emission_per_day: float | None  # TAO; None: the subnet's tempo could not be read
+    emission_per_tempo: float  # the subnet's alpha token (see the module's docstring)
+    emission_per_day: float | None  # alpha; None: the subnet's tempo could not be read
     stake: float  # TAO
     registered_at_block: int | None
     immunity_blocks_left: int | None  # 0: out of immunity; None: not known
@@ -55,7 +60,7 @@ class Standing:
 
 
 def emission_per_day(per_tempo: float, tempo: int) -> float:
-    """TAO a day from TAO per tempo (an epoch every `tempo + 1` blocks)."""
+    """alpha a day from alpha per tempo (an epoch every `tempo + 1` blocks)."""
     return per_tempo * BLOCKS_PER_DAY / (tempo + 1)
 
 
@@ -89,6 +94,12 @@ def read_standing(
 
 
 def _unregistered(snapshot: ChainSnapshot, previous: Standing | None) -> Standing:
+    if (
+        previous is not None
+        and previous.uid is not None
+        and not any(n.uid == previous.uid for n in snapshot.neurons)
+    ):
+        return previous  # our uid is missing from the read: a bad read, not a verdict
     if previous is not None and previous.deregistered:
         at, reason = previous.deregistered_at, previous.deregistered_reason
     elif previous is not None and previous.uid is not None:
@@ -112,9 +123,7 @@ def _unregistered(snapshot: ChainSnapshot, previous: Standing | None) -> Standin
 
 
 def deregistration_reason(snapshot: ChainSnapshot, old_uid: int) -> str:
-    holder = next((n for n in snapshot.neurons if n.uid == old_uid), None)
-    if holder is None:
-        return f"hotkey no longer on the subnet (uid {old_uid} is empty)"
+    holder = next(n for n in snapshot.neurons if n.uid == old_uid)  # `_unregistered` checked
     return f"uid {old_uid} now held by {holder.hotkey}"
 
 

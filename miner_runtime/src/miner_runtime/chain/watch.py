@@ -100,7 +100,7 @@ class ChainWatch:
                 "chain_standing",
                 uid=standing.uid,
                 incentive=round(standing.incentive, 6),
-                emission_tao_per_day=(
+                emission_alpha_per_day=(
                     None
                     if standing.emission_per_day is None
                     else round(standing.emission_per_day, 6)

@@ -108,8 +108,8 @@ class RuntimeMetrics:
             registry=self.registry,
         )
         self.emission_per_day = Gauge(
-            "sparket_miner_emission_tao_per_day",
-            "Our emission, TAO a day at the last epoch's rate",
+            "sparket_miner_emission_alpha_per_day",
+            "Our emission, alpha a day at the last epoch's rate",
             registry=self.registry,
         )
         self.immunity_blocks_left = Gauge(

@@ -150,9 +150,11 @@ class ChainStandingStatus(_Status):
     uid: int | None = Field(description="Our uid at that read; null: not registered.")
     incentive: float = Field(description="Incentive at the last epoch (0..1).")
     consensus: float = Field(description="Consensus at the last epoch (0..1).")
-    emission_tao_per_tempo: float = Field(description="Emission at the last epoch, TAO.")
-    emission_tao_per_day: float | None = Field(
-        description="Emission a day at the last epoch's rate, TAO; null: the subnet's tempo "
+    emission_alpha_per_tempo: float = Field(
+        description="Emission at the last epoch, in the subnet's alpha token."
+    )
+    emission_alpha_per_day: float | None = Field(
+        description="Emission a day at the last epoch's rate, alpha; null: the subnet's tempo "
         "could not be read."
     )
     stake: float = Field(description="Stake on our hotkey, TAO.")

@@ -24,7 +24,7 @@ class NeuronView:
     stake: float = 0.0
     incentive: float = 0.0  # 0..1, the share of the subnet's miner emission
     consensus: float = 0.0  # 0..1
-    emission: float = 0.0  # TAO per tempo (NeuronInfo.emission)
+    emission: float = 0.0  # alpha per tempo (NeuronInfo.emission)
 
 
 def serves_axon(neuron: NeuronView) -> bool:

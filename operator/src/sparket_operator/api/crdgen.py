@@ -102,7 +102,7 @@ PRINTER_COLUMNS = (
     _column("Hotkey", ".status.hotkeyShort"),
     _column("UID", ".status.uid", "integer"),
     _column("Incentive", ".status.chain.incentive", "number"),
-    _column("Emission/day", ".status.chain.emissionTaoPerDay", "number"),
+    _column("Emission/day", ".status.chain.emissionAlphaPerDay", "number"),
     _column("Validators", ".status.validatorsConnected", "integer"),
     _column("Submitted-1h", ".status.submitted1h", "integer"),
     _column("Age", ".metadata.creationTimestamp", "date"),

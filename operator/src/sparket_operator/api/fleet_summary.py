@@ -54,7 +54,7 @@ class FleetSummary(_Model):
     deregistered: list[str]
     earning: int
     not_earning: list[str]  # Earning=False: registered past the grace period, no incentive
-    emission_tao_per_day: float
+    emission_alpha_per_day: float
     immunity_ending: list[ImmunityEnding]  # within IMMUNITY_ENDING_BLOCKS, soonest first
     failing_validators: list[FailingValidator]
     egress_ips: list[EgressUse]

@@ -253,7 +253,7 @@ class ChainStanding(_Model):
     uid: int | None = None
     incentive: float | None = None
     consensus: float | None = None
-    emission_tao_per_day: float | None = None
+    emission_alpha_per_day: float | None = None
     stake: float | None = None
     registered_at_block: int | None = None
     immunity_blocks_left: int | None = None

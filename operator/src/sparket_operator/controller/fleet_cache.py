@@ -148,6 +148,10 @@ class FleetCache:
     # ---- pods and runtime reports ------------------------------------------------------
 
     def pod_seen(self, key: MinerKey, *, ready: bool, ip: str | None) -> None:
+        """A pod with a new IP is a new pod: the old one's report is not its own."""
+        before = self._pods.get(key)
+        if before is not None and before[1] != ip:
+            self._reports.pop(key, None)
         self._pods[key] = (ready, ip)
 
     def pod_gone(self, key: MinerKey) -> None:

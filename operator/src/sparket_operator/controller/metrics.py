@@ -57,8 +57,8 @@ class OperatorMetrics:
             registry=self.registry,
         )
         self.fleet_emission = Gauge(
-            "sparket_fleet_emission_tao_per_day",
-            "The namespace's miners' emission, TAO a day at the last epochs' rate.",
+            "sparket_fleet_emission_alpha_per_day",
+            "The namespace's miners' emission, alpha a day at the last epochs' rate.",
             ["namespace"],
             registry=self.registry,
         )
@@ -94,7 +94,7 @@ class OperatorMetrics:
             }
             for state, value in counts.items():
                 self.fleet_miners.labels(s.namespace, state).set(value)
-            self.fleet_emission.labels(s.namespace).set(s.emission_tao_per_day)
+            self.fleet_emission.labels(s.namespace).set(s.emission_alpha_per_day)
             self.fleet_failing_validators.labels(s.namespace).set(len(s.failing_validators))
             for use in s.egress_ips:
                 self.fleet_hotkeys_per_ip.labels(s.namespace, use.ip).set(use.hotkeys)

@@ -16,7 +16,7 @@ from sparket_operator.controller.fleet_cache import FleetCache
 from sparket_operator.controller.metrics import OperatorMetrics
 from sparket_operator.kube import errors
 from sparket_operator.kube.api import KubeApi, resource_path
-from sparket_operator.reconcile.fleet_summary import summarize
+from sparket_operator.reconcile.fleet_summary import empty_summary, summarize
 from sparket_operator.reconcile.naming import MANAGED_BY, MANAGED_BY_LABEL
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class SummaryPublisher:
     async def publish_once(self) -> None:
         summaries = summarize(self._cache.statuses(), self._cache.reports())
         self._metrics.show_fleet(summaries.values())
+        for namespace in set(self._written) - set(summaries):  # its last miner went
+            summaries[namespace] = empty_summary(namespace)
         for namespace, summary in summaries.items():
             text = summary_text(summary)
             if namespace not in self._written:

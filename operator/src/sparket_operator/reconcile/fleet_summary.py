@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from sparket_operator.api import conditions as cond
-from sparket_operator.api.conditions import FALSE, TRUE
+from sparket_operator.api.conditions import TRUE
 from sparket_operator.api.fleet_summary import (
     IMMUNITY_ENDING_BLOCKS,
     EgressUse,
@@ -62,11 +62,13 @@ def _summary(
         registered_condition = cond.find(status.conditions, ConditionType.REGISTERED)
         if registered_condition is not None and registered_condition.reason == "Deregistered":
             deregistered.append(name)
-        elif _status_of(status, ConditionType.EARNING) == FALSE:
-            not_earning.append(name)
+        elif (earning_condition := cond.find(status.conditions, ConditionType.EARNING)) and (
+            earning_condition.reason == "NoIncentive"
+        ):
+            not_earning.append(name)  # registered past the grace period, no incentive
         chain = status.chain
         if chain is not None and chain.uid is not None:
-            emission += chain.emission_tao_per_day or 0.0
+            emission += chain.emission_alpha_per_day or 0.0
             left = chain.immunity_blocks_left
             if left is not None and 0 < left <= IMMUNITY_ENDING_BLOCKS:
                 immunity.append(ImmunityEnding(miner=name, blocks_left=left))
@@ -87,7 +89,7 @@ def _summary(
         deregistered=deregistered,
         earning=earning,
         not_earning=not_earning,
-        emission_tao_per_day=round(emission, 9),
+        emission_alpha_per_day=round(emission, 9),
         immunity_ending=sorted(immunity, key=lambda i: (i.blocks_left, i.miner)),
         failing_validators=[
             FailingValidator(
@@ -102,3 +104,8 @@ def _summary(
             for ip, names in sorted(egress.items())
         ],
     )
+
+
+def empty_summary(namespace: str) -> FleetSummary:
+    """A namespace whose miners are all gone (its summary must not keep the last ones)."""
+    return _summary(namespace, [], {}, {})

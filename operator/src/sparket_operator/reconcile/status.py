@@ -9,6 +9,7 @@ operator writes status only when something really changed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sparket_operator.api import conditions as cond
@@ -70,6 +71,7 @@ def compute_status(
         earning=_Earning(
             cond.find(previous.conditions, ConditionType.REGISTERED), now, earning_grace_seconds
         ),
+        previous=previous.conditions,
     )
     merged = cond.merge(previous.conditions, verdicts, generation=generation, now=now)
     ready = pod_ready(observed.pod)
@@ -107,9 +109,31 @@ def compute_status(
         rejected_1h=rejected,
         last_submission_time=(facts.last_submission_at if facts else previous.last_submission_time),
         # The last standing read stays shown (with its read time) while no report comes.
-        chain=_standing(facts.chain) if facts and facts.chain else previous.chain,
+        chain=(
+            _published_standing(facts.chain, previous.chain)
+            if facts and facts.chain
+            else previous.chain
+        ),
         template_hash=progress.template_hash or previous.template_hash,
     )
+
+
+# The block, read time and immunity move at every chain sync (minutes); alone, they refresh
+# the published standing at most this often, so an idle fleet is not a stream of writes.
+STANDING_REFRESH_SECONDS = 600.0
+_MOVING = {"block", "read_at", "immunity_blocks_left"}
+
+
+def _published_standing(chain: ChainReport, previous: ChainStanding | None) -> ChainStanding:
+    fresh = _standing(chain)
+    if previous is None or fresh.model_dump(exclude=_MOVING) != previous.model_dump(
+        exclude=_MOVING
+    ):
+        return fresh
+    if previous.read_at is None or fresh.read_at is None:
+        return fresh
+    age = dt.datetime.fromisoformat(fresh.read_at) - dt.datetime.fromisoformat(previous.read_at)
+    return previous if age.total_seconds() < STANDING_REFRESH_SECONDS else fresh
 
 
 def _standing(chain: ChainReport) -> ChainStanding:
@@ -117,7 +141,7 @@ def _standing(chain: ChainReport) -> ChainStanding:
         uid=chain.uid,
         incentive=chain.incentive,
         consensus=chain.consensus,
-        emission_tao_per_day=chain.emission_per_day,
+        emission_alpha_per_day=chain.emission_per_day,
         stake=chain.stake,
         registered_at_block=chain.registered_at_block,
         immunity_blocks_left=chain.immunity_blocks_left,
@@ -128,15 +152,22 @@ def _standing(chain: ChainReport) -> ChainStanding:
     )
 
 
+BLOCK_SECONDS = 12.0
+
+
 @dataclass(frozen=True)
 class _Earning:
-    """What judging Earning needs beyond the report: since when we are registered."""
+    """What judging Earning needs beyond the report: how long we have been registered."""
 
     registered: Condition | None  # the previous Registered condition
     now: str
     grace_seconds: float
 
-    def seconds_registered(self) -> float:
+    def seconds_registered(self, chain: ChainReport) -> float:
+        """From the chain when it says (blocks since registration times 12 s: an operator or
+        pod restart changes nothing); else since Registered last turned True."""
+        if chain.block is not None and chain.registered_at_block:
+            return max(0.0, (chain.block - chain.registered_at_block) * BLOCK_SECONDS)
         if self.registered is None or self.registered.status != TRUE:
             return 0.0
         since = dt.datetime.fromisoformat(self.registered.last_transition_time)
@@ -144,7 +175,12 @@ class _Earning:
 
 
 def _verdicts(
-    progress: Progress, observed: Observed, facts: RuntimeReport | None, *, earning: _Earning
+    progress: Progress,
+    observed: Observed,
+    facts: RuntimeReport | None,
+    *,
+    earning: _Earning,
+    previous: Sequence[Condition],
 ) -> list[Verdict]:
     gates = [_hotkey_unique(progress), _wallet(progress), _exposed(progress)]
     work = [
@@ -158,11 +194,24 @@ def _verdicts(
     runtime = _runtime(facts) if answered else _runtime_unknown()
     registered = _registered(facts) if answered else _unknown(ConditionType.REGISTERED)
     standing = [registered, _earning(registered, facts, earning)]
+    if facts is None and pod_ready(observed.pod):
+        # A Ready pod whose report has not come yet (an operator restart): the chain
+        # standing is what it last was; an Unknown in between would flap it and its Events.
+        standing = _kept(previous, ConditionType.REGISTERED, ConditionType.EARNING) or standing
+        registered = standing[0]
     # Registered=False decides Ready (it is why the pod is not Ready); Unknown does not
     # (a runtime that predates the chain report must not hold a fleet un-Ready).
     blocking = [registered] if registered.status == FALSE else []
     ready = _ready(progress, [*gates, *blocking, *work])
     return [ready, *gates, *work, *runtime, *standing]
+
+
+def _kept(previous: Sequence[Condition], *kinds: ConditionType) -> list[Verdict] | None:
+    """The previous conditions of `kinds` as verdicts, when every one of them was known."""
+    found = [cond.find(previous, kind) for kind in kinds]
+    if any(c is None or c.status == UNKNOWN for c in found):
+        return None
+    return [Verdict(c.type, c.status, c.reason, c.message) for c in found if c is not None]
 
 
 def _unknown(
@@ -194,10 +243,12 @@ def _earning(registered: Verdict, facts: RuntimeReport | None, earning: _Earning
     chain = facts.chain
     if chain.incentive > 0:
         per_day = (
-            f", {chain.emission_per_day:.6f} TAO/day" if chain.emission_per_day is not None else ""
+            f", {chain.emission_per_day:.6f} alpha/day"
+            if chain.emission_per_day is not None
+            else ""
         )
         return Verdict(kind, TRUE, "Earning", f"incentive {chain.incentive:.6f}{per_day}")
-    waited = earning.seconds_registered()
+    waited = earning.seconds_registered(chain)
     if waited < earning.grace_seconds:
         left = (earning.grace_seconds - waited) / 60
         return Verdict(

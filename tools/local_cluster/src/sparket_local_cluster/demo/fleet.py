@@ -67,7 +67,7 @@ def neurons(
                 "port": m.node_port,
                 "incentive": 0.0125 * (index + 1),
                 "consensus": 0.0125 * (index + 1),
-                "emission": 0.05 * (index + 1),  # TAO per tempo
+                "emission": 0.05 * (index + 1),  # alpha per tempo
             }
             for index, m in enumerate(miners)
         ),
