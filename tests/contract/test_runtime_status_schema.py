@@ -194,7 +194,7 @@ def test_a_runtime_at_work_reads_as_its_facts() -> None:
         last_submission_at=(NOW - dt.timedelta(minutes=3)).isoformat(),
         throttled_by=("5HGjWAeF: rate_limited", "5FLSigC9: paused: cooldown"),
         # The snapshot lists validators only, not our own neuron: no standing of ours.
-        chain=ChainReport(uid=None, emission_per_day=0.0, block=100, read_at=NOW.isoformat()),
+        chain=ChainReport(uid=None, emission_alpha_per_day=0.0, block=100, read_at=NOW.isoformat()),
     )
 
 

@@ -36,9 +36,9 @@ from sparket_operator.api.v1alpha1 import (
     League,
     SparketMinerStatus,
 )
+from sparket_operator.reconcile.config import CONTROL_PORT
 from sparket_operator.reconcile.fleet_summary import summarize
 
-RUNTIME_CONTROL_PORT = 8198  # the runtime's /status (sparket_operator.reconcile.config)
 OPERATOR_SELECTOR = "app.kubernetes.io/name=sparket-operator,app.kubernetes.io/component=operator"
 
 
@@ -177,22 +177,20 @@ def import_wallet(cluster: Cluster, args: argparse.Namespace) -> int:
     ns = cluster.namespace
     labels = dict(_label(text) for text in args.label)
     existing = cluster.list_visible(*MINERS)
-    taken = {m["spec"]["hotkey"]: m["metadata"]["name"] for m in existing
-             if m["metadata"]["namespace"] == ns}  # fmt: skip
-    taken |= {m["spec"]["hotkey"]: f"{m['metadata']['namespace']}/{m['metadata']['name']}"
-              for m in existing if m["metadata"]["namespace"] != ns}  # fmt: skip
-    names = {
-        m["metadata"]["name"]: m["spec"]["hotkey"]
+    here = [m for m in existing if m["metadata"]["namespace"] == ns]
+    names = {m["metadata"]["name"]: m["spec"]["hotkey"] for m in here}
+    taken = {hotkey: name for name, hotkey in names.items()} | {
+        m["spec"]["hotkey"]: f"{m['metadata']['namespace']}/{m['metadata']['name']}"
         for m in existing
-        if m["metadata"]["namespace"] == ns
+        if m["metadata"]["namespace"] != ns
     }
     plan = read_wallet(args.wallet_path, args.wallet, args.hotkeys, taken=taken, names=names)
     for line in plan.refused:
         print(f"refused {line}", file=sys.stderr)
     kept = {
-        m["metadata"]["name"]: int(m["spec"]["axon"]["nodePort"])
-        for m in existing
-        if m["metadata"]["namespace"] == ns and (m["spec"].get("axon") or {}).get("nodePort")
+        m["metadata"]["name"]: int(port)
+        for m in here
+        if (port := (m["spec"].get("axon") or {}).get("nodePort"))
     }
     used = _node_ports_in_use(cluster, existing)
     try:
@@ -303,9 +301,7 @@ def report(cluster: Cluster, args: argparse.Namespace) -> int:
         attempt(zipped, f"{ns}/{kind.lower()}s.json", listed)
     for miner in miners:
         runtime_pod = f"{miner['metadata']['name']}-0"
-        answer = functools.partial(
-            cluster.pod_proxy_get, ns, runtime_pod, RUNTIME_CONTROL_PORT, "status"
-        )
+        answer = functools.partial(cluster.pod_proxy_get, ns, runtime_pod, CONTROL_PORT, "status")
         attempt(zipped, f"{ns}/status/{miner['metadata']['name']}.json", answer)
     try:
         operators = cluster.list_visible("v1", "Pod", selector=OPERATOR_SELECTOR)

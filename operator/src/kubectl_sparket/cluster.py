@@ -68,11 +68,15 @@ class Cluster:
         self, api_version: str, kind: str, *, namespace: str | None, selector: str | None = None
     ) -> list[dict[str, Any]]:
         """Objects of `kind` in `namespace` (None: every namespace)."""
-        resource = self._resource(api_version, kind)
         try:
-            found = resource.get(namespace=namespace, label_selector=selector)
+            return self._listed(api_version, kind, namespace, selector)
         except ApiException as exc:
             raise PluginError(f"listing {kind}: {_reason(exc)}") from None
+
+    def _listed(
+        self, api_version: str, kind: str, namespace: str | None, selector: str | None
+    ) -> list[dict[str, Any]]:
+        found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
         return [item.to_dict() for item in found.items]
 
     def list_visible(
@@ -80,14 +84,12 @@ class Cluster:
     ) -> list[dict[str, Any]]:
         """Every namespace's objects when we may list them, else our namespace's (a user
         with namespace rights only still gets an answer)."""
-        resource = self._resource(api_version, kind)
         try:
-            found = resource.get(namespace=None, label_selector=selector)
+            return self._listed(api_version, kind, None, selector)
         except ApiException as exc:
             if exc.status != 403:
                 raise PluginError(f"listing {kind}: {_reason(exc)}") from None
-            return self.objects(api_version, kind, namespace=self.namespace, selector=selector)
-        return [item.to_dict() for item in found.items]
+        return self.objects(api_version, kind, namespace=self.namespace, selector=selector)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         resource = self._resource(api_version, kind)

@@ -71,7 +71,7 @@ def test_a_runtime_status_document_parses_into_facts() -> None:
             uid=17,
             incentive=0.012345,
             consensus=0.011,
-            emission_per_day=0.823967,
+            emission_alpha_per_day=0.823967,
             stake=12.5,
             registered_at_block=4_990_000,
             immunity_blocks_left=0,

@@ -56,7 +56,7 @@ FACTS = RuntimeReport(
         uid=17,
         incentive=0.0125,
         consensus=0.012,
-        emission_per_day=0.82,
+        emission_alpha_per_day=0.82,
         stake=12.5,
         registered_at_block=4_990_000,
         immunity_blocks_left=0,
@@ -662,7 +662,7 @@ def test_a_runtime_without_a_chain_report_is_not_held_back() -> None:
 def _earning_after(blocks_registered: int, grace: float) -> Condition:
     facts = _with_chain(
         incentive=0.0,
-        emission_per_day=0.0,
+        emission_alpha_per_day=0.0,
         block=5_000_000,
         registered_at_block=5_000_000 - blocks_registered,
     )
@@ -687,7 +687,7 @@ def test_earning_waits_out_the_grace_period_counted_on_chain_then_goes_false() -
 
 
 def test_without_a_registration_block_the_grace_counts_from_registered() -> None:
-    zero = _with_chain(incentive=0.0, emission_per_day=0.0, registered_at_block=None)
+    zero = _with_chain(incentive=0.0, emission_alpha_per_day=0.0, registered_at_block=None)
     first = _status(facts=zero, now=NOW)  # Registered becomes True now
     later = compute_status(
         _miner(status=first),

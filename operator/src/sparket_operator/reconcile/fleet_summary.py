@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
-from sparket_operator.api import conditions as cond
 from sparket_operator.api.conditions import TRUE
 from sparket_operator.api.fleet_summary import (
     IMMUNITY_ENDING_BLOCKS,
@@ -15,7 +14,7 @@ from sparket_operator.api.fleet_summary import (
     FleetSummary,
     ImmunityEnding,
 )
-from sparket_operator.api.v1alpha1 import ConditionType, SparketMinerStatus
+from sparket_operator.api.v1alpha1 import Condition, ConditionType, SparketMinerStatus
 from sparket_operator.reconcile.fleet import MinerKey
 from sparket_operator.reconcile.runtime_report import RuntimeReport
 
@@ -34,9 +33,15 @@ def summarize(
     }
 
 
-def _status_of(status: SparketMinerStatus, kind: ConditionType) -> str | None:
-    found = cond.find(status.conditions, kind)
-    return found.status if found else None
+def _is(
+    seen: Mapping[ConditionType, Condition],
+    kind: ConditionType,
+    *,
+    status: str | None = None,
+    reason: str | None = None,
+) -> bool:
+    found = seen.get(kind)
+    return found is not None and status in (None, found.status) and reason in (None, found.reason)
 
 
 def _summary(
@@ -56,15 +61,13 @@ def _summary(
     for key in keys:
         name, status = key[1], statuses[key]
         phases[status.phase.value if status.phase else "Unknown"] += 1
-        ready += _status_of(status, ConditionType.READY) == TRUE
-        registered += _status_of(status, ConditionType.REGISTERED) == TRUE
-        earning += _status_of(status, ConditionType.EARNING) == TRUE
-        registered_condition = cond.find(status.conditions, ConditionType.REGISTERED)
-        if registered_condition is not None and registered_condition.reason == "Deregistered":
+        seen = {c.type: c for c in status.conditions}
+        ready += _is(seen, ConditionType.READY, status=TRUE)
+        registered += _is(seen, ConditionType.REGISTERED, status=TRUE)
+        earning += _is(seen, ConditionType.EARNING, status=TRUE)
+        if _is(seen, ConditionType.REGISTERED, reason="Deregistered"):
             deregistered.append(name)
-        elif (earning_condition := cond.find(status.conditions, ConditionType.EARNING)) and (
-            earning_condition.reason == "NoIncentive"
-        ):
+        elif _is(seen, ConditionType.EARNING, reason="NoIncentive"):
             not_earning.append(name)  # registered past the grace period, no incentive
         chain = status.chain
         if chain is not None and chain.uid is not None:

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 _NULLABLE_INT = frozenset({"integer", "null"})
 _NULLABLE_STR = frozenset({"string", "null"})
 _NUMBER = frozenset({"number", "integer", "null"})
-_NULLABLE_NUMBER = _NUMBER
 
 READS: Mapping[str, frozenset[str]] = {
     # path in the document ("validators[]": each item) -> the JSON types read there
@@ -38,7 +37,7 @@ READS: Mapping[str, frozenset[str]] = {
     "chain.uid": _NULLABLE_INT,
     "chain.incentive": _NUMBER,
     "chain.consensus": _NUMBER,
-    "chain.emission_alpha_per_day": _NULLABLE_NUMBER,
+    "chain.emission_alpha_per_day": _NUMBER,
     "chain.stake": _NUMBER,
     "chain.registered_at_block": _NULLABLE_INT,
     "chain.immunity_blocks_left": _NULLABLE_INT,
@@ -51,14 +50,15 @@ READS: Mapping[str, frozenset[str]] = {
 
 
 class ChainReport(BaseModel):
-    """The runtime's standing on the subnet at its last chain read (`chain` in /status)."""
+    """The runtime's standing on the subnet at its last chain read (`chain` in /status);
+    its fields are those of the status's `ChainStanding`, which is made from it."""
 
     model_config = ConfigDict(frozen=True)
 
     uid: int | None = None
     incentive: float = 0.0
     consensus: float = 0.0
-    emission_per_day: float | None = None
+    emission_alpha_per_day: float | None = None
     stake: float = 0.0
     registered_at_block: int | None = None
     immunity_blocks_left: int | None = None
@@ -117,7 +117,7 @@ def _chain(chain: Mapping[str, Any]) -> ChainReport:
         uid=chain.get("uid"),
         incentive=chain.get("incentive") or 0.0,
         consensus=chain.get("consensus") or 0.0,
-        emission_per_day=chain.get("emission_alpha_per_day"),
+        emission_alpha_per_day=chain.get("emission_alpha_per_day"),
         stake=chain.get("stake") or 0.0,
         registered_at_block=chain.get("registered_at_block"),
         immunity_blocks_left=chain.get("immunity_blocks_left"),

@@ -137,19 +137,8 @@ def _published_standing(chain: ChainReport, previous: ChainStanding | None) -> C
 
 
 def _standing(chain: ChainReport) -> ChainStanding:
-    return ChainStanding(
-        uid=chain.uid,
-        incentive=chain.incentive,
-        consensus=chain.consensus,
-        emission_alpha_per_day=chain.emission_per_day,
-        stake=chain.stake,
-        registered_at_block=chain.registered_at_block,
-        immunity_blocks_left=chain.immunity_blocks_left,
-        block=chain.block,
-        read_at=chain.read_at,
-        deregistered_at=chain.deregistered_at,
-        deregistered_reason=chain.deregistered_reason,
-    )
+    """The report's standing as the status publishes it (the same fields, camelCase)."""
+    return ChainStanding.model_validate(chain.model_dump())
 
 
 BLOCK_SECONDS = 12.0
@@ -243,8 +232,8 @@ def _earning(registered: Verdict, facts: RuntimeReport | None, earning: _Earning
     chain = facts.chain
     if chain.incentive > 0:
         per_day = (
-            f", {chain.emission_per_day:.6f} alpha/day"
-            if chain.emission_per_day is not None
+            f", {chain.emission_alpha_per_day:.6f} alpha/day"
+            if chain.emission_alpha_per_day is not None
             else ""
         )
         return Verdict(kind, TRUE, "Earning", f"incentive {chain.incentive:.6f}{per_day}")
