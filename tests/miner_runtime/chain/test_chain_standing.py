@@ -198,3 +198,35 @@ async def test_a_replaced_hotkey_still_listed_stays_deregistered(
     _write(neurons_file, [newcomer, us])  # the order does not matter either
     await watch.refresh()
     assert not watch.registered
+
+
+class _CountingTerms(MockChain):
+    """A MockChain that counts the terms reads that reached the chain."""
+
+    def __init__(self, *, netuid: int, hotkey_ss58: str) -> None:
+        super().__init__(netuid=netuid, hotkey_ss58=hotkey_ss58)
+        self.terms_reads: list[int] = []
+
+    def standing_terms(self, uid: int) -> StandingTerms:
+        self.terms_reads.append(uid)
+        return super().standing_terms(uid)
+
+
+async def test_terms_are_read_once_per_uid_and_hourly_not_at_every_sync(
+    chain: MockChain, own_hotkey: str, keys: Callable[[str], str]
+) -> None:
+    counting = _CountingTerms(netuid=57, hotkey_ss58=own_hotkey)
+    uid = counting.register(own_hotkey, keys("cold"))
+    now = [T0]
+    watch = ChainWatch(
+        ChainSync(counting, own_hotkey=own_hotkey, wall_clock=lambda: now[0]),
+        advertised=("203.0.113.5", 30001),
+    )
+    for _ in range(3):
+        await watch.refresh()
+        now[0] += dt.timedelta(minutes=10)
+    assert counting.terms_reads == [uid]
+    assert watch.standing is not None and watch.standing.immunity_blocks_left is not None
+    now[0] += dt.timedelta(hours=1)
+    await watch.refresh()
+    assert counting.terms_reads == [uid, uid]

@@ -10,8 +10,10 @@ at the sync that finds it gone, as the validator would refuse it from then on).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from miner_runtime.chain.client import ChainError, StandingTerms
 from miner_runtime.chain.standing import Standing, read_standing, worth_logging
@@ -23,6 +25,14 @@ from miner_runtime.validator_client.selection import NeuronView
 logger = logging.getLogger(__name__)
 
 SnapshotObserver = Callable[[ChainSnapshot, Standing], None]
+TERMS_REFRESH = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    uid: int
+    read_at: dt.datetime
+    terms: StandingTerms
 
 
 class ChainWatch:
@@ -37,7 +47,7 @@ class ChainWatch:
         self.advertised = advertised
         self.snapshot: ChainSnapshot | None = None  # None until the first sync succeeds
         self.standing: Standing | None = None  # None until the first sync succeeds
-        self._terms: StandingTerms | None = None  # the last terms read
+        self._terms: _Terms | None = None  # the last terms read, and for which uid
         self.served = False
         self.ready = asyncio.Event()
         self._observe = observe
@@ -77,14 +87,27 @@ class ChainWatch:
             await self._ensure_served()
         self.ready.set()
 
+    async def _terms_for(self, snapshot: ChainSnapshot) -> StandingTerms | None:
+        """Our uid's terms: read when the uid is new to us, then again hourly (the subnet's
+        tempo and immunity change by governance only, the registration block only with the
+        uid), not at every sync of every hotkey. A failed read keeps that uid's last terms."""
+        uid, cached = snapshot.own_uid, self._terms
+        if uid is None:
+            return None
+        ours = cached if cached is not None and cached.uid == uid else None
+        if ours is not None and snapshot.synced_at - ours.read_at < TERMS_REFRESH:
+            return ours.terms
+        try:
+            terms = await self.sync.standing_terms(uid)
+        except ChainError as exc:
+            log_event(logger, "chain_terms_failed", logging.WARNING, error=str(exc))
+            return ours.terms if ours is not None else None
+        self._terms = _Terms(uid, snapshot.synced_at, terms)
+        return terms
+
     async def _update_standing(self, snapshot: ChainSnapshot) -> Standing:
-        if snapshot.own_uid is not None:
-            try:
-                self._terms = await self.sync.standing_terms(snapshot.own_uid)
-            except ChainError as exc:
-                # The last terms stay: immunity and per-day emission from the last read.
-                log_event(logger, "chain_terms_failed", logging.WARNING, error=str(exc))
-        previous, standing = self.standing, read_standing(snapshot, self._terms, self.standing)
+        terms = await self._terms_for(snapshot)
+        previous, standing = self.standing, read_standing(snapshot, terms, self.standing)
         self.standing = standing
         if standing.deregistered and not (previous is not None and previous.deregistered):
             log_event(
