@@ -19,8 +19,9 @@ import pytest
 from sparket_local_cluster.control_plane import LocalCluster
 from sparket_local_cluster.miner_kube_objects import (
     local_storage_class,
-    local_volume,
     new_wallet,
+    node_volume,
+    restricted_namespace,
 )
 from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_cluster.node.node import RealNode, node_ip
@@ -68,29 +69,19 @@ def fleet(
     wallets = {name: new_wallet(keys, name) for name in ("alpha", "beta")}
     apply(
         node_kubectl,
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": NS,
-                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-            },
-        },
+        restricted_namespace(NS),
         local_storage_class(STORAGE_CLASS),
     )
     for name, wallet in wallets.items():
-        path = real_node.layout.volumes / name
-        path.mkdir(parents=True, exist_ok=True)
         apply(
             node_kubectl,
             wallet.secret(NS, f"{name}-wallet"),
-            local_volume(
-                f"pv-real-{name}",
+            node_volume(
+                real_node.layout.volumes / name,
+                name=f"pv-real-{name}",
                 namespace=NS,
                 miner=name,
                 storage_class=STORAGE_CLASS,
-                path=str(path),
-                node=NODE_NAME,
             ),
         )
     neurons = [{"hotkey": w.hotkey, "coldkey": w.hotkey, "stake": 1.0} for w in wallets.values()]

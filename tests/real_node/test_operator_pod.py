@@ -22,8 +22,9 @@ import yaml
 
 from sparket_local_cluster.miner_kube_objects import (
     local_storage_class,
-    local_volume,
     new_wallet,
+    node_volume,
+    restricted_namespace,
 )
 from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_cluster.node.node import REAL_NODE_LABEL, RealNode, node_ip
@@ -31,6 +32,7 @@ from sparket_local_services.paths import repo_root
 from sparket_local_services.services import RedisServer
 from sparket_local_services.waits import wait_for
 from sparket_operator.api.crdgen import CRD_NAME, DEFAULT_PATH
+from sparket_operator.reconcile.config import CONTROL_PORT
 from sparket_testkit.harness.operator_flows import real_node_miner, running, wait_status
 from sparket_testkit.kube_cli import Cli, apply, get_json, try_get_json
 
@@ -42,18 +44,6 @@ STORAGE_CLASS = "sparket-pod-local"
 OPERATOR_SELECTOR = "app.kubernetes.io/component=operator"
 MINER = "gamma"
 MODEL_IMAGE = "localhost/sparket-model-example:test"  # built by the image_archives fixture
-CONTROL_PORT = 8198  # the runtime's /status (sparket_operator.reconcile.config)
-
-
-def _restricted_namespace(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-        },
-    }
 
 
 @pytest.fixture(scope="module")
@@ -67,21 +57,18 @@ def release(
     redis = RedisServer(workdir / "redis", extra_bind=node_ip())
     redis.start()
     wallet = new_wallet(workdir / "keys", MINER)
-    volume = real_node.layout.volumes / f"pod-{MINER}"
-    volume.mkdir(parents=True, exist_ok=True)
     apply(
         node_kubectl,
-        _restricted_namespace(RELEASE_NS),
-        _restricted_namespace(NS),
+        restricted_namespace(RELEASE_NS),
+        restricted_namespace(NS),
         local_storage_class(STORAGE_CLASS),
         wallet.secret(NS, f"{MINER}-wallet"),
-        local_volume(
-            f"pv-pod-{MINER}",
+        node_volume(
+            real_node.layout.volumes / f"pod-{MINER}",
+            name=f"pv-pod-{MINER}",
             namespace=NS,
             miner=MINER,
             storage_class=STORAGE_CLASS,
-            path=str(volume),
-            node=NODE_NAME,
         ),
     )
     # The CRD as `kubectl apply -f crds/` (the chart's crds.enabled=false mode): the node's

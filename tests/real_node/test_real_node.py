@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sparket_local_cluster import miner_kube_objects
 from sparket_local_cluster.node.layout import PAUSE_IMAGE, POD_CIDR
 from sparket_local_cluster.node.node import REAL_NODE_LABEL, RealNode
 from sparket_local_services.waits import wait_for
@@ -69,17 +70,7 @@ def _get(kubectl: Cli, kind: str, name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def restricted_namespace(real_node: RealNode, node_kubectl: Cli) -> str:
-    _apply(
-        node_kubectl,
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": NAMESPACE,
-                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-            },
-        },
-    )
+    _apply(node_kubectl, miner_kube_objects.restricted_namespace(NAMESPACE))
     return NAMESPACE
 
 

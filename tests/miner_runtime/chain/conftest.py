@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterator
 
 import bittensor as bt
 import pytest
-from bittensor.utils.mock import subtensor_mock
-from bittensor.utils.mock.subtensor_mock import MockSubtensor
 
 from miner_runtime.chain.client import MockChain
+from sparket_testkit.mock_chain_state import isolated_mock_subtensor
 
 NETUID = 57
 
@@ -27,12 +26,8 @@ def ss58(name: str) -> str:
 
 @pytest.fixture(autouse=True)
 def reset_mock_subtensor() -> Iterator[None]:
-    shared = subtensor_mock.__GLOBAL_MOCK_STATE__  # every MockSubtensor's __dict__
-    saved = dict(shared)
-    MockSubtensor.reset()
-    yield
-    shared.clear()
-    shared.update(saved)
+    with isolated_mock_subtensor():
+        yield
 
 
 @pytest.fixture

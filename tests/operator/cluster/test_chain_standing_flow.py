@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bittensor.utils.mock import subtensor_mock
-from bittensor.utils.mock.subtensor_mock import MockSubtensor
 
 from miner_runtime.chain.factory import chain_from_settings
 from miner_runtime.chain.sync import ChainSync
@@ -37,6 +35,7 @@ from sparket_operator.api.fleet_summary import SUMMARY_CONFIGMAP, SUMMARY_KEY
 from sparket_testkit.harness.operator_flows import condition, miner, volume_for, wait_status
 from sparket_testkit.harness.status_server import StatusServer
 from sparket_testkit.kube_cli import Cli, apply, get_json, try_get_json
+from sparket_testkit.mock_chain_state import isolated_mock_subtensor
 
 pytestmark = pytest.mark.cluster
 
@@ -47,12 +46,8 @@ NAME = "earner"
 @pytest.fixture
 def mock_chain_state() -> Iterator[None]:
     """MockSubtensor's state is process-global: start clean, put the old state back."""
-    shared = subtensor_mock.__GLOBAL_MOCK_STATE__
-    saved = dict(shared)
-    MockSubtensor.reset()
-    yield
-    shared.clear()
-    shared.update(saved)
+    with isolated_mock_subtensor():
+        yield
 
 
 def write_chain(path: Path, neurons: list[dict[str, Any]]) -> None:

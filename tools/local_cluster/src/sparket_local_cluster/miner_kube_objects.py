@@ -12,6 +12,7 @@ from typing import Any
 
 from bittensor_wallet import Keypair, Wallet
 
+from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_services.wallets import generated_wallet
 
 
@@ -63,6 +64,18 @@ def wallet_secret(namespace: str, name: str, files: Mapping[str, bytes]) -> dict
     }
 
 
+def restricted_namespace(name: str) -> dict[str, Any]:
+    """A Namespace that enforces Pod Security `restricted`, the profile our pods must pass."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+        },
+    }
+
+
 def local_storage_class(name: str) -> dict[str, Any]:
     return {
         "apiVersion": "storage.k8s.io/v1",
@@ -95,6 +108,22 @@ def local_volume(
         "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [on_node]}]}},
     }
     return _claimed_volume(name, namespace, miner, storage_class, source, "Retain")
+
+
+def node_volume(
+    path: Path, *, name: str, namespace: str, miner: str, storage_class: str
+) -> dict[str, Any]:
+    """`local_volume` on the real node at `path`, made first (a `local` volume's directory
+    must exist before a pod mounts it)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return local_volume(
+        name,
+        namespace=namespace,
+        miner=miner,
+        storage_class=storage_class,
+        path=str(path),
+        node=NODE_NAME,
+    )
 
 
 def _claimed_volume(

@@ -43,6 +43,7 @@ from sparket_local_cluster.demo.fleet import (
     neurons,
 )
 from sparket_local_cluster.demo.validator_network import ValidatorNetwork, missing_tools
+from sparket_local_cluster.miner_kube_objects import restricted_namespace
 from sparket_local_cluster.node.images import build_local_images
 from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_cluster.node.node import REAL_NODE_LABEL, RealNode, missing_node_parts, node_ip
@@ -181,14 +182,7 @@ class Demo:
     def chart(self, chain: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> None:
         """The namespace (Pod Security `restricted`), the volumes the claims bind to, then
         the chart with every image from the node (nothing is pulled)."""
-        namespace = {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": NAMESPACE,
-                "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
-            },
-        }
+        namespace = restricted_namespace(NAMESPACE)
         self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all([namespace, *volumes]))
         local = {"pullPolicy": "Never", "tag": IMAGE_TAG}
         values = {

@@ -14,10 +14,9 @@ import yaml
 from sparket_local_cluster.miner_kube_objects import (
     WalletFiles,
     local_storage_class,
-    local_volume,
     new_wallet,
+    node_volume,
 )
-from sparket_local_cluster.node.layout import NODE_NAME
 from sparket_local_cluster.node.node import REAL_NODE_LABEL
 
 NETUID = 57
@@ -118,16 +117,13 @@ def fleet_objects(
     )
     first: list[dict[str, Any]] = [local_storage_class(STORAGE_CLASS)]
     for owner in [redis_claim_owner, *(miner.name for miner in miners)]:
-        path = volumes_dir / namespace / owner
-        path.mkdir(parents=True, exist_ok=True)
         first.append(
-            local_volume(
-                f"{namespace}-{owner}-data",
+            node_volume(
+                volumes_dir / namespace / owner,
+                name=f"{namespace}-{owner}-data",
                 namespace=namespace,
                 miner=owner,
                 storage_class=STORAGE_CLASS,
-                path=str(path),
-                node=NODE_NAME,
             )
         )
     first.extend(miner.wallet.secret(namespace, f"{miner.name}-wallet") for miner in miners)
